@@ -1,0 +1,59 @@
+"""Cross-cutting API machinery: token scopes, pagination, and errors as 4xx with field errors."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from rest_framework import exceptions, pagination, permissions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
+
+from portal.exceptions import ApplicationError
+
+
+class ScopedTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, loading the token's scope in the same query."""
+
+    def authenticate_credentials(self, key: str):
+        try:
+            token = Token.objects.select_related("user", "scope").get(key=key)
+        except Token.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return token.user, token
+
+
+class ReadOnlyTokenPermission(permissions.BasePermission):
+    """A read-only token may only read, whatever its user could do."""
+
+    message = "This API token is read-only."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS or not isinstance(request.auth, Token):
+            return True
+        scope = getattr(request.auth, "scope", None)
+        return not (scope is not None and scope.read_only)
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus the domain's errors: never a 500 for a request's content."""
+    # Imported here: rest_framework.views imports this module through the DRF settings.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, ApplicationError):
+        body = {"detail": exc.message, **exc.extra}
+        return Response(body, status=exc.status_code)
+    elif isinstance(exc, ProtectedError):
+        return Response({"detail": "Other records still refer to this one."}, status=409)
+    return drf_exception_handler(exc, context)

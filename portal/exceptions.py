@@ -1,0 +1,20 @@
+"""Domain errors raised by services and mapped to HTTP answers by the API and views."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    """A request the domain refuses: 400 with ``message`` (and field errors in ``extra``)."""
+
+    status_code = 400
+
+    def __init__(self, message: str, extra: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class ConflictError(ApplicationError):
+    """The request is valid but clashes with the current state (409), e.g. deleting a used team."""
+
+    status_code = 409

@@ -1,0 +1,54 @@
+"""One FilterSet per resource, used by both the list pages and the API (NetBox's pattern)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from portal.access import visible_teams
+from portal.models import Environment, Service, Team
+
+
+class TeamFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+
+    class Meta:
+        model = Team
+        fields = ["q"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
+
+
+class ServiceFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    team = django_filters.ModelMultipleChoiceFilter(
+        field_name="team__slug",
+        to_field_name="slug",
+        queryset=Team.objects.all(),
+        label="Team",
+    )
+    tier = django_filters.TypedChoiceFilter(choices=Service.Tier.choices, coerce=int)
+
+    class Meta:
+        model = Service
+        fields = ["q", "team", "tier"]
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, user=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        user = user or getattr(request, "user", None)
+        # Only the caller's visible teams are choices: another team's slug is a 400, not a hint.
+        self.filters["team"].queryset = visible_teams(user)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value) | Q(slug__icontains=value) | Q(description__icontains=value)
+        )
+
+
+class EnvironmentFilterSet(django_filters.FilterSet):
+    is_production = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Environment
+        fields = ["is_production"]

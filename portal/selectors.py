@@ -1,0 +1,58 @@
+"""Reads of the shared core, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from portal.access import access_for, visible_services, visible_teams
+from portal.filtersets import ServiceFilterSet, TeamFilterSet
+from portal.models import AuditEvent, Membership, Service, Team
+
+
+def team_list(*, user, filters: dict | None = None) -> tuple[TeamFilterSet, QuerySet[Team]]:
+    queryset = visible_teams(user).annotate(service_count=Count("services", distinct=True),
+                                            member_count=Count("memberships", distinct=True))
+    filterset = TeamFilterSet(filters, queryset=queryset)
+    return filterset, filterset.qs
+
+
+def service_list(
+    *, user, filters: dict | None = None
+) -> tuple[ServiceFilterSet, QuerySet[Service]]:
+    filterset = ServiceFilterSet(
+        filters, queryset=visible_services(user).select_related("team"), user=user
+    )
+    return filterset, filterset.qs
+
+
+def teams_of_user(*, user) -> QuerySet[Team]:
+    """The teams the user belongs to, with their services: the home page's content."""
+    return (
+        Team.objects.filter(memberships__user=user)
+        .distinct()
+        .prefetch_related(Prefetch("services", queryset=Service.objects.order_by("name")))
+    )
+
+
+def team_get(*, user, slug: str) -> Team:
+    return get_object_or_404(visible_teams(user), slug=slug)
+
+
+def team_members(*, team: Team) -> QuerySet[Membership]:
+    return team.memberships.select_related("user").order_by("role", "user__username")
+
+
+def service_get(*, user, slug: str) -> Service:
+    return get_object_or_404(visible_services(user).select_related("team"), slug=slug)
+
+
+def audit_events_for(*, user, instance, limit: int = 20) -> list[AuditEvent]:
+    """An object's recent history, for leads and admins (others see no history)."""
+    if not access_for(user).is_lead:
+        return []
+    return list(
+        AuditEvent.objects.filter(
+            object_type=instance._meta.label_lower, object_id=str(instance.pk)
+        ).select_related("actor")[:limit]
+    )

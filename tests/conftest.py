@@ -1,0 +1,63 @@
+"""Personas (after healthchecks' alice, bob and charlie) and API clients for every test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from portal.models import Role
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+
+
+@dataclass
+class Org:
+    """A small organisation: two teams and one user per role.
+
+    checkout: member ``mo`` and viewer ``val``; mobile: member ``kim`` (the outsider to checkout).
+    ``ada`` is an admin, ``lee`` a lead and ``sam`` a stakeholder, all organisation-wide.
+    """
+
+    checkout: object
+    mobile: object
+    users: dict
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def org(db) -> Org:
+    checkout = TeamFactory(name="Checkout", slug="checkout")
+    mobile = TeamFactory(name="Mobile", slug="mobile")
+    users = {}
+    for username, team, role in [
+        ("ada", None, Role.ADMIN),
+        ("lee", None, Role.LEAD),
+        ("sam", None, Role.STAKEHOLDER),
+        ("mo", checkout, Role.MEMBER),
+        ("val", checkout, Role.VIEWER),
+        ("kim", mobile, Role.MEMBER),
+    ]:
+        user = UserFactory(username=username)
+        MembershipFactory(user=user, team=team, role=role)
+        users[username] = user
+    return Org(checkout=checkout, mobile=mobile, users=users)
+
+
+@pytest.fixture
+def api_client_for():
+    """``api_client_for(user)``: an APIClient authenticated as ``user`` (None: anonymous)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

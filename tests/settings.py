@@ -1,0 +1,29 @@
+"""Test settings: the suite's own throwaway PostgreSQL and Redis, never the run data.
+
+Started when pytest imports this module and stopped at exit; with DATABASE_URL and REDIS_URL
+both set, those servers are used instead.
+"""
+
+import atexit
+import os
+
+from portal import embedded
+
+if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+    _servers = embedded.start(ephemeral=True)
+    _servers.export()
+    os.environ["FLIGHTDECK_HOME"] = str(_servers.home)
+    atexit.register(_servers.stop)
+    embedded.exit_cleanly_on_sigterm()
+
+os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 50)
+
+from portal.settings import *  # noqa: E402, F403
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (whitenoise warns when it is missing)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
