@@ -14,19 +14,38 @@ from portal.models import Environment, Role, Service, Team
 
 DEMO_PASSWORD = "flightdeck"
 
+# team: (description, [(service slug, display name, tier)])
 TEAMS = {
-    "Payments": ("Card, wallet and ledger flows. Elite delivery: several production deploys a day.",
-                 [("payments-api", 1), ("ledger", 1), ("fraud-scoring", 2)]),
-    "Checkout": ("The path from basket to order; moved onto the standard pipeline mid-year.",
-                 [("checkout-web", 1), ("cart-api", 1), ("pricing", 2), ("promotions", 3)]),
-    "Catalog": ("Products, search and reviews. Weekly releases.",
-                [("catalog-api", 2), ("search-indexer", 3), ("media-service", 3), ("reviews", 3)]),
-    "Mobile": ("The iOS and Android apps and their backend-for-frontend. Monthly release train.",
-               [("ios-app", 2), ("android-app", 2), ("mobile-bff", 2)]),
-    "Platform": ("CI runners, observability, identity and the gateway; owns the pipeline templates.",
-                 [("ci-runners", 2), ("observability", 2), ("identity", 1), ("api-gateway", 1)]),
-    "Data": ("Event pipeline and the reporting warehouse; running an orchestration POC.",
-             [("events-pipeline", 2), ("reporting-warehouse", 3)]),
+    "Payments": (
+        "Card, wallet and ledger flows. Elite delivery: several production deploys a day.",
+        [("payments-api", "Payments API", 1), ("ledger", "Ledger", 1),
+         ("fraud-scoring", "Fraud Scoring", 2)],
+    ),
+    "Checkout": (
+        "The path from basket to order; moved onto the standard pipeline mid-year.",
+        [("checkout-web", "Checkout Web", 1), ("cart-api", "Cart API", 1),
+         ("pricing", "Pricing", 2), ("promotions", "Promotions", 3)],
+    ),
+    "Catalog": (
+        "Products, search and reviews. Weekly releases.",
+        [("catalog-api", "Catalog API", 2), ("search-indexer", "Search Indexer", 3),
+         ("media-service", "Media Service", 3), ("reviews", "Reviews", 3)],
+    ),
+    "Mobile": (
+        "The iOS and Android apps and their backend-for-frontend. Monthly release train.",
+        [("ios-app", "iOS App", 2), ("android-app", "Android App", 2),
+         ("mobile-bff", "Mobile BFF", 2)],
+    ),
+    "Platform": (
+        "CI runners, observability, identity and the gateway; owns the pipeline templates.",
+        [("ci-runners", "CI Runners", 2), ("observability", "Observability", 2),
+         ("identity", "Identity", 1), ("api-gateway", "API Gateway", 1)],
+    ),
+    "Data": (
+        "Event pipeline and the reporting warehouse; running an orchestration POC.",
+        [("events-pipeline", "Events Pipeline", 2),
+         ("reporting-warehouse", "Reporting Warehouse", 3)],
+    ),
 }
 
 ENVIRONMENTS = [("dev", False), ("staging", False), ("production", True), ("prod-eu", True)]
@@ -65,11 +84,10 @@ def load() -> None:
             actor=None, name=team_name, description=description
         )
         teams[team_name] = team
-        for slug, tier in team_services:
+        for slug, service_name, tier in team_services:
             if not Service.objects.filter(slug=slug).exists():
                 services.service_create(
-                    actor=None, team=team, name=slug.replace("-", " ").title().replace("Api", "API"),
-                    slug=slug, tier=tier, repository_url=f"https://github.com/acme-retail/{slug}",
+                    actor=None, team=team, name=service_name, slug=slug, tier=tier, repository_url=f"https://github.com/acme-retail/{slug}",
                 )
 
     user_model = get_user_model()

@@ -22,13 +22,14 @@ class TeamFilterSet(django_filters.FilterSet):
 
 class ServiceFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    team = django_filters.ModelMultipleChoiceFilter(
-        field_name="team__slug",
+    team = django_filters.ModelChoiceFilter(
+        field_name="team",
         to_field_name="slug",
         queryset=Team.objects.all(),
-        label="Team",
+        empty_label="All teams",
+        help_text="Team slug.",
     )
-    tier = django_filters.TypedChoiceFilter(choices=Service.Tier.choices, coerce=int)
+    tier = django_filters.ChoiceFilter(choices=Service.Tier.choices, empty_label="Any tier")
 
     class Meta:
         model = Service

@@ -26,13 +26,16 @@ def service_list(
     return filterset, filterset.qs
 
 
-def teams_of_user(*, user) -> QuerySet[Team]:
-    """The teams the user belongs to, with their services: the home page's content."""
-    return (
-        Team.objects.filter(memberships__user=user)
-        .distinct()
-        .prefetch_related(Prefetch("services", queryset=Service.objects.order_by("name")))
-    )
+def home_teams(*, user) -> tuple[list[Team], bool]:
+    """The home page's teams with their services, and whether they are the user's own.
+
+    Users in teams see those; organisation-wide readers in no team (a stakeholder) see every team.
+    """
+    with_services = Prefetch("services", queryset=Service.objects.order_by("name"))
+    own = list(Team.objects.filter(memberships__user=user).distinct().prefetch_related(with_services))
+    if own or not access_for(user).sees_all_teams:
+        return own, True
+    return list(visible_teams(user).prefetch_related(with_services)), False
 
 
 def team_get(*, user, slug: str) -> Team:

@@ -15,9 +15,10 @@ PAGE_SIZE = 25
 @login_required
 def home(request):
     access = access_for(request.user)
-    teams = selectors.teams_of_user(user=request.user)
+    teams, own = selectors.home_teams(user=request.user)
     context = {
         "teams": teams,
+        "own_teams": own,
         "service_count": sum(len(team.services.all()) for team in teams),
         "organisation_roles": sorted(access.organisation_roles),
     }
