@@ -4,13 +4,13 @@ Reads are filters on querysets (NetBox's ``restrict``): an object a user may not
 absent, so detail views answer 404 and never leak existence. Writes are predicates over an
 ``Access`` snapshot computed once per request.
 
-| role        | sees                      | changes                                                   |
-| ----------- | ------------------------- | --------------------------------------------------------- |
-| admin       | everything                | everything                                                |
-| lead        | all teams                 | teams' details, any service, environments                 |
-| stakeholder | all teams                 | nothing here (approves roadmaps later)                     |
-| member      | own teams                 | own teams' services (create, update)                      |
-| viewer      | own teams                 | nothing                                                   |
+| role        | sees        | changes                                             |
+| ----------- | ----------- | --------------------------------------------------- |
+| admin       | everything  | everything                                          |
+| lead        | all teams   | teams' details, any service, environments           |
+| stakeholder | all teams   | nothing here (approves roadmaps later)              |
+| member      | own teams   | own teams' services (create, update)                |
+| viewer      | own teams   | nothing                                             |
 
 A membership without a team grants its role organisation-wide; superusers are admins.
 """

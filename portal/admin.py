@@ -17,12 +17,21 @@ class AuditedAdmin(admin.ModelAdmin):
         before = audit_snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
         what = obj._meta.model_name
-        audit_record(actor=request.user, action=f"{what}.{'update' if change else 'create'}",
-                     instance=obj, before=before, after=audit_snapshot(obj))
+        audit_record(
+            actor=request.user,
+            action=f"{what}.{'update' if change else 'create'}",
+            instance=obj,
+            before=before,
+            after=audit_snapshot(obj),
+        )
 
     def delete_model(self, request, obj):
-        audit_record(actor=request.user, action=f"{obj._meta.model_name}.delete", instance=obj,
-                     before=audit_snapshot(obj))
+        audit_record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.delete",
+            instance=obj,
+            before=audit_snapshot(obj),
+        )
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):

@@ -30,8 +30,15 @@ class ServiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Service
         fields = [
-            "name", "slug", "team", "description", "tier", "repository_url", "default_branch",
-            "created_at", "updated_at",
+            "name",
+            "slug",
+            "team",
+            "description",
+            "tier",
+            "repository_url",
+            "default_branch",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"slug": {"required": False}}
@@ -163,7 +170,8 @@ class EnvironmentViewSet(CoreViewSet):
 
     def perform_update(self, serializer):
         services.environment_update(
-            actor=self.request.user, environment=serializer.instance,
+            actor=self.request.user,
+            environment=serializer.instance,
             data=serializer.validated_data,
         )
 

@@ -23,8 +23,11 @@ def navigation(request) -> dict:
     home = reverse("home")
     return {
         "nav_areas": [
-            {"label": label, "url": url,
-             "active": path == url if url == home else path.startswith(url)}
+            {
+                "label": label,
+                "url": url,
+                "active": path == url if url == home else path.startswith(url),
+            }
             for label, url in areas
         ],
         "user_access": access,

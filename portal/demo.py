@@ -12,39 +12,59 @@ from django.db import transaction
 from portal import services
 from portal.models import Environment, Role, Service, Team
 
-DEMO_PASSWORD = "flightdeck"
+DEMO_PASSWORD = "flightdeck"  # noqa: S105 (printed by make run: demo only)
 
 # team: (description, [(service slug, display name, tier)])
 TEAMS = {
     "Payments": (
         "Card, wallet and ledger flows. Elite delivery: several production deploys a day.",
-        [("payments-api", "Payments API", 1), ("ledger", "Ledger", 1),
-         ("fraud-scoring", "Fraud Scoring", 2)],
+        [
+            ("payments-api", "Payments API", 1),
+            ("ledger", "Ledger", 1),
+            ("fraud-scoring", "Fraud Scoring", 2),
+        ],
     ),
     "Checkout": (
         "The path from basket to order; moved onto the standard pipeline mid-year.",
-        [("checkout-web", "Checkout Web", 1), ("cart-api", "Cart API", 1),
-         ("pricing", "Pricing", 2), ("promotions", "Promotions", 3)],
+        [
+            ("checkout-web", "Checkout Web", 1),
+            ("cart-api", "Cart API", 1),
+            ("pricing", "Pricing", 2),
+            ("promotions", "Promotions", 3),
+        ],
     ),
     "Catalog": (
         "Products, search and reviews. Weekly releases.",
-        [("catalog-api", "Catalog API", 2), ("search-indexer", "Search Indexer", 3),
-         ("media-service", "Media Service", 3), ("reviews", "Reviews", 3)],
+        [
+            ("catalog-api", "Catalog API", 2),
+            ("search-indexer", "Search Indexer", 3),
+            ("media-service", "Media Service", 3),
+            ("reviews", "Reviews", 3),
+        ],
     ),
     "Mobile": (
         "The iOS and Android apps and their backend-for-frontend. Monthly release train.",
-        [("ios-app", "iOS App", 2), ("android-app", "Android App", 2),
-         ("mobile-bff", "Mobile BFF", 2)],
+        [
+            ("ios-app", "iOS App", 2),
+            ("android-app", "Android App", 2),
+            ("mobile-bff", "Mobile BFF", 2),
+        ],
     ),
     "Platform": (
         "CI runners, observability, identity and the gateway; owns the pipeline templates.",
-        [("ci-runners", "CI Runners", 2), ("observability", "Observability", 2),
-         ("identity", "Identity", 1), ("api-gateway", "API Gateway", 1)],
+        [
+            ("ci-runners", "CI Runners", 2),
+            ("observability", "Observability", 2),
+            ("identity", "Identity", 1),
+            ("api-gateway", "API Gateway", 1),
+        ],
     ),
     "Data": (
         "Event pipeline and the reporting warehouse; running an orchestration POC.",
-        [("events-pipeline", "Events Pipeline", 2),
-         ("reporting-warehouse", "Reporting Warehouse", 3)],
+        [
+            ("events-pipeline", "Events Pipeline", 2),
+            ("reporting-warehouse", "Reporting Warehouse", 3),
+        ],
     ),
 }
 
@@ -75,8 +95,9 @@ def demo_logins() -> list[tuple[str, str, str]]:
 def load() -> None:
     for position, (name, is_production) in enumerate(ENVIRONMENTS, start=1):
         if not Environment.objects.filter(slug=name).exists():
-            services.environment_create(actor=None, name=name, position=position * 10,
-                                        is_production=is_production)
+            services.environment_create(
+                actor=None, name=name, position=position * 10, is_production=is_production
+            )
 
     teams = {}
     for team_name, (description, team_services) in TEAMS.items():
@@ -87,7 +108,12 @@ def load() -> None:
         for slug, service_name, tier in team_services:
             if not Service.objects.filter(slug=slug).exists():
                 services.service_create(
-                    actor=None, team=team, name=service_name, slug=slug, tier=tier, repository_url=f"https://github.com/acme-retail/{slug}",
+                    actor=None,
+                    team=team,
+                    name=service_name,
+                    slug=slug,
+                    tier=tier,
+                    repository_url=f"https://github.com/acme-retail/{slug}",
                 )
 
     user_model = get_user_model()

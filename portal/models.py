@@ -1,4 +1,4 @@
-"""The shared core: who works where (teams, memberships, roles), what they run, and the audit log."""
+"""The shared core: who works where (teams, memberships, roles), what they run, the audit log."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class Team(models.Model):
 class Membership(models.Model):
     """A user's role in one team, or across the organisation when ``team`` is empty.
 
-    The demo's stakeholder belongs to no team: an organisation-wide membership says what they may do.
+    The demo's stakeholder is in no team: an organisation-wide membership says what they may do.
     """
 
     user = models.ForeignKey(

@@ -11,8 +11,10 @@ from portal.models import AuditEvent, Membership, Service, Team
 
 
 def team_list(*, user, filters: dict | None = None) -> tuple[TeamFilterSet, QuerySet[Team]]:
-    queryset = visible_teams(user).annotate(service_count=Count("services", distinct=True),
-                                            member_count=Count("memberships", distinct=True))
+    queryset = visible_teams(user).annotate(
+        service_count=Count("services", distinct=True),
+        member_count=Count("memberships", distinct=True),
+    )
     filterset = TeamFilterSet(filters, queryset=queryset)
     return filterset, filterset.qs
 
@@ -32,7 +34,9 @@ def home_teams(*, user) -> tuple[list[Team], bool]:
     Users in teams see those; organisation-wide readers in no team (a stakeholder) see every team.
     """
     with_services = Prefetch("services", queryset=Service.objects.order_by("name"))
-    own = list(Team.objects.filter(memberships__user=user).distinct().prefetch_related(with_services))
+    own = list(
+        Team.objects.filter(memberships__user=user).distinct().prefetch_related(with_services)
+    )
     if own or not access_for(user).sees_all_teams:
         return own, True
     return list(visible_teams(user).prefetch_related(with_services)), False

@@ -45,8 +45,9 @@ def _create(model, *, actor, what: str, **fields):
         instance.slug = slugify(instance.name)[:100]
     instance.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(instance, what=what)
-    audit_record(actor=actor, action=f"{what}.create", instance=instance,
-                 after=audit_snapshot(instance))
+    audit_record(
+        actor=actor, action=f"{what}.create", instance=instance, after=audit_snapshot(instance)
+    )
     return instance
 
 
@@ -57,8 +58,13 @@ def _update(instance, *, actor, what: str, data: dict[str, Any], fields: set[str
         return instance
     instance.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(instance, what=what)
-    audit_record(actor=actor, action=f"{what}.update", instance=instance, before=before,
-                 after=audit_snapshot(instance))
+    audit_record(
+        actor=actor,
+        action=f"{what}.update",
+        instance=instance,
+        before=before,
+        after=audit_snapshot(instance),
+    )
     return instance
 
 
@@ -120,7 +126,11 @@ ENVIRONMENT_FIELDS = {"name", "slug", "position", "is_production"}
 
 @transaction.atomic
 def environment_create(
-    *, actor, name: str, slug: str = "", position: int | None = None,
+    *,
+    actor,
+    name: str,
+    slug: str = "",
+    position: int | None = None,
     is_production: bool | None = None,
 ) -> Environment:
     if is_production is None:
@@ -128,14 +138,22 @@ def environment_create(
     if position is None:
         last = Environment.objects.order_by("-position").values_list("position", flat=True).first()
         position = 0 if last is None else last + 10
-    return _create(Environment, actor=actor, what="environment", name=name, slug=slug,
-                   position=position, is_production=is_production)
+    return _create(
+        Environment,
+        actor=actor,
+        what="environment",
+        name=name,
+        slug=slug,
+        position=position,
+        is_production=is_production,
+    )
 
 
 @transaction.atomic
 def environment_update(*, actor, environment: Environment, data: dict[str, Any]) -> Environment:
-    return _update(environment, actor=actor, what="environment", data=data,
-                   fields=ENVIRONMENT_FIELDS)
+    return _update(
+        environment, actor=actor, what="environment", data=data, fields=ENVIRONMENT_FIELDS
+    )
 
 
 @transaction.atomic
@@ -156,11 +174,14 @@ def membership_set(*, actor, user, team: Team | None, role: str) -> Membership:
         membership = Membership(user=user, team=team, role=role)
         membership.full_clean(validate_unique=False, validate_constraints=False)
         membership.save()
-        audit_record(actor=actor, action="membership.create", instance=membership,
-                     after=audit_snapshot(membership))
+        audit_record(
+            actor=actor,
+            action="membership.create",
+            instance=membership,
+            after=audit_snapshot(membership),
+        )
         return membership
-    return _update(membership, actor=actor, what="membership", data={"role": role},
-                   fields={"role"})
+    return _update(membership, actor=actor, what="membership", data={"role": role}, fields={"role"})
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
 
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 50)
 
-from portal.settings import *  # noqa: E402, F403
+from portal.settings import *  # noqa: F403
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

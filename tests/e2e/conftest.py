@@ -12,12 +12,18 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls (set-up)
-# are still synchronous, which Django otherwise refuses next to a running loop.
+# are still synchronous, which Django otherwise refuses next to a running loop. Subprocesses
+# started by other tests drop it (tests/processes.py): it must never reach a real server.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 

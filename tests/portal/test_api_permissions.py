@@ -17,30 +17,79 @@ ROLES = ["anonymous", "ada", "lee", "sam", "mo", "val", "kim"]
 MATRIX = [
     ("team list", "get", "/api/v1/teams/", None, [401, 200, 200, 200, 200, 200, 200]),
     ("team detail", "get", "/api/v1/teams/checkout/", None, [401, 200, 200, 200, 200, 200, 404]),
-    ("team create", "post", "/api/v1/teams/", {"name": "Search"},
-     [401, 201, 403, 403, 403, 403, 403]),
-    ("team update", "patch", "/api/v1/teams/checkout/", {"description": "Baskets"},
-     [401, 200, 200, 403, 403, 403, 403]),
+    (
+        "team create",
+        "post",
+        "/api/v1/teams/",
+        {"name": "Search"},
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    (
+        "team update",
+        "patch",
+        "/api/v1/teams/checkout/",
+        {"description": "Baskets"},
+        [401, 200, 200, 403, 403, 403, 403],
+    ),
     ("team delete", "delete", "/api/v1/teams/empty/", None, [401, 204, 403, 403, 403, 403, 403]),
     ("service list", "get", "/api/v1/services/", None, [401, 200, 200, 200, 200, 200, 200]),
-    ("service detail", "get", "/api/v1/services/cart-api/", None,
-     [401, 200, 200, 200, 200, 200, 404]),
-    ("service create", "post", "/api/v1/services/", {"name": "Pricing", "team": "checkout"},
-     [401, 201, 201, 403, 201, 403, 400]),
-    ("service update", "patch", "/api/v1/services/cart-api/", {"tier": 1},
-     [401, 200, 200, 403, 200, 403, 404]),
-    ("service delete", "delete", "/api/v1/services/cart-api/", None,
-     [401, 204, 204, 403, 403, 403, 404]),
-    ("environment list", "get", "/api/v1/environments/", None,
-     [401, 200, 200, 200, 200, 200, 200]),
-    ("environment detail", "get", "/api/v1/environments/staging/", None,
-     [401, 200, 200, 200, 200, 200, 200]),
-    ("environment create", "post", "/api/v1/environments/", {"name": "qa"},
-     [401, 201, 201, 403, 403, 403, 403]),
-    ("environment update", "patch", "/api/v1/environments/staging/", {"position": 5},
-     [401, 200, 200, 403, 403, 403, 403]),
-    ("environment delete", "delete", "/api/v1/environments/staging/", None,
-     [401, 204, 204, 403, 403, 403, 403]),
+    (
+        "service detail",
+        "get",
+        "/api/v1/services/cart-api/",
+        None,
+        [401, 200, 200, 200, 200, 200, 404],
+    ),
+    (
+        "service create",
+        "post",
+        "/api/v1/services/",
+        {"name": "Pricing", "team": "checkout"},
+        [401, 201, 201, 403, 201, 403, 400],
+    ),
+    (
+        "service update",
+        "patch",
+        "/api/v1/services/cart-api/",
+        {"tier": 1},
+        [401, 200, 200, 403, 200, 403, 404],
+    ),
+    (
+        "service delete",
+        "delete",
+        "/api/v1/services/cart-api/",
+        None,
+        [401, 204, 204, 403, 403, 403, 404],
+    ),
+    ("environment list", "get", "/api/v1/environments/", None, [401, 200, 200, 200, 200, 200, 200]),
+    (
+        "environment detail",
+        "get",
+        "/api/v1/environments/staging/",
+        None,
+        [401, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "environment create",
+        "post",
+        "/api/v1/environments/",
+        {"name": "qa"},
+        [401, 201, 201, 403, 403, 403, 403],
+    ),
+    (
+        "environment update",
+        "patch",
+        "/api/v1/environments/staging/",
+        {"position": 5},
+        [401, 200, 200, 403, 403, 403, 403],
+    ),
+    (
+        "environment delete",
+        "delete",
+        "/api/v1/environments/staging/",
+        None,
+        [401, 204, 204, 403, 403, 403, 403],
+    ),
 ]
 
 CASES = [
@@ -60,8 +109,9 @@ def world(org):
 
 
 @pytest.mark.parametrize(("method", "url", "payload", "role", "expected"), CASES)
-def test_it_answers_each_role_as_the_table_says(world, api_client_for, method, url, payload,
-                                                role, expected):
+def test_it_answers_each_role_as_the_table_says(
+    world, api_client_for, method, url, payload, role, expected
+):
     client = api_client_for(None if role == "anonymous" else world.users[role])
     counts_before = (Team.objects.count(), Service.objects.count(), Environment.objects.count())
 

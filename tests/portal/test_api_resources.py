@@ -14,8 +14,9 @@ def ada(org, api_client_for):
 
 
 def test_it_creates_a_service_addressed_by_slug(ada, org):
-    response = ada.post("/api/v1/services/",
-                        {"name": "Checkout API", "slug": "checkout-api", "team": "checkout"})
+    response = ada.post(
+        "/api/v1/services/", {"name": "Checkout API", "slug": "checkout-api", "team": "checkout"}
+    )
 
     assert response.status_code == 201
     assert response.json()["team"] == "checkout"
@@ -48,8 +49,9 @@ def test_bad_input_gets_400_with_the_field_named_and_saves_nothing(ada, payload,
 def test_a_duplicate_slug_is_a_400(ada, org):
     ServiceFactory(team=org.checkout, slug="cart-api")
 
-    response = ada.post("/api/v1/services/", {"name": "Cart", "slug": "cart-api",
-                                              "team": "checkout"})
+    response = ada.post(
+        "/api/v1/services/", {"name": "Cart", "slug": "cart-api", "team": "checkout"}
+    )
 
     assert response.status_code == 400
     assert "slug" in response.json()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 from django.conf import settings
+
+from tests.processes import process_env
 
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -20,8 +21,10 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
-        capture_output=True, text=True, timeout=120,
+        env=process_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

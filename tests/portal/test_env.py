@@ -8,8 +8,9 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.env import database_from_url, env_bool, env_int, env_list, redis_url_checked
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("0", False), ("ON", True),
-                                               ("no", False), ("", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("0", False), ("ON", True), ("no", False), ("", False)]
+)
 def test_env_bool_reads_the_usual_words(monkeypatch, raw, expected):
     monkeypatch.setenv("DEBUG", raw)
 
@@ -19,7 +20,7 @@ def test_env_bool_reads_the_usual_words(monkeypatch, raw, expected):
 def test_env_bool_refuses_anything_else(monkeypatch):
     monkeypatch.setenv("DEBUG", "maybe")
 
-    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false.*'maybe'"):
+    with pytest.raises(ImproperlyConfigured, match=r"DEBUG must be true or false.*'maybe'"):
         env_bool("DEBUG", False)
 
 
@@ -42,7 +43,12 @@ def test_database_url_with_host_port_and_escaped_password():
     config = database_from_url("postgres://fd:p%40ss@db.internal:6543/flightdeck?sslmode=require")
 
     assert (config["HOST"], config["PORT"], config["USER"], config["PASSWORD"], config["NAME"]) == (
-        "db.internal", "6543", "fd", "p@ss", "flightdeck")
+        "db.internal",
+        "6543",
+        "fd",
+        "p@ss",
+        "flightdeck",
+    )
     assert config["OPTIONS"] == {"sslmode": "require"}
 
 
@@ -52,11 +58,14 @@ def test_database_url_with_a_unix_socket_folder():
     assert (config["HOST"], config["NAME"], config["OPTIONS"]) == ("/srv/pg", "flightdeck", {})
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("mysql://db/flightdeck", "postgres:// or postgresql://"),
-    ("postgres://db/", "must name a database"),
-    ("postgres://db:notaport/flightdeck", "invalid port"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://db/flightdeck", "postgres:// or postgresql://"),
+        ("postgres://db/", "must name a database"),
+        ("postgres://db:notaport/flightdeck", "invalid port"),
+    ],
+)
 def test_database_url_mistakes_are_named(url, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         database_from_url(url)

@@ -30,13 +30,20 @@ def _free_port() -> int:
 
 
 def _serve(home: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "FLIGHTDECK_HOME", "DJANGO_SETTINGS_MODULE"}}
-    env.update(FLIGHTDECK_HOME=str(home), PORT=str(port), WEB_CONCURRENCY="1",
-               CELERY_CONCURRENCY="1")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "FLIGHTDECK_HOME", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        FLIGHTDECK_HOME=str(home), PORT=str(port), WEB_CONCURRENCY="1", CELERY_CONCURRENCY="1"
+    )
     return subprocess.Popen(
-        [sys.executable, "manage.py", "serve"], cwd=settings.BASE_DIR, env=env,
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [sys.executable, "manage.py", "serve"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -65,8 +72,11 @@ def _stop_and_check_nothing_left(process, signum, pids, log: Path) -> str:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(psutil.pid_exists(p) for p in pids + children):
         time.sleep(0.2)
-    left = [pid for pid in pids + children
-            if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    left = [
+        pid
+        for pid in pids + children
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
     assert left == [], f"still running after stop: {left}"
     return log.read_text()
 

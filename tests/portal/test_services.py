@@ -84,8 +84,13 @@ def test_a_team_that_owns_services_cannot_be_deleted(actor):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("production", True), ("Prod", True), ("PRODUCTION", True), ("prod-eu", False),
-     ("staging", False)],
+    [
+        ("production", True),
+        ("Prod", True),
+        ("PRODUCTION", True),
+        ("prod-eu", False),
+        ("staging", False),
+    ],
 )
 def test_production_and_prod_are_production_by_default(actor, name, expected):
     environment = services.environment_create(actor=actor, name=name)
@@ -103,8 +108,10 @@ def test_new_environments_go_to_the_end_of_the_promotion_path(actor):
     services.environment_create(actor=actor, name="dev", position=10)
     services.environment_create(actor=actor, name="staging")
 
-    assert list(Environment.objects.values_list("name", "position")) == [("dev", 10),
-                                                                          ("staging", 20)]
+    assert list(Environment.objects.values_list("name", "position")) == [
+        ("dev", 10),
+        ("staging", 20),
+    ]
 
 
 def test_membership_set_keeps_one_row_per_user_and_team(actor):
@@ -116,7 +123,9 @@ def test_membership_set_keeps_one_row_per_user_and_team(actor):
     services.membership_set(actor=actor, user=user, team=None, role=Role.STAKEHOLDER)
 
     assert sorted(Membership.objects.filter(user=user).values_list("role", flat=True)) == [
-        "member", "stakeholder"]
+        "member",
+        "stakeholder",
+    ]
 
 
 def test_the_audit_log_cannot_be_rewritten(actor):

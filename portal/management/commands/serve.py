@@ -75,24 +75,52 @@ class Command(BaseCommand):
         home = settings.FLIGHTDECK_HOME
         commands = {
             "web": [
-                os.path.join(bin_dir, "gunicorn"), "portal.wsgi:application",
-                "--bind", f"{host}:{port}",
-                "--workers", str(env_int("WEB_CONCURRENCY", 2, minimum=1)),
-                "--threads", "4", "--worker-class", "gthread",
-                "--access-logfile", "-", "--graceful-timeout", "10",
+                os.path.join(bin_dir, "gunicorn"),
+                "portal.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(env_int("WEB_CONCURRENCY", 2, minimum=1)),
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
             ],
             "worker": [
-                python, "-m", "celery", "-A", "portal", "worker", "--queues", "default,poll",
-                "--concurrency", str(env_int("CELERY_CONCURRENCY", 2, minimum=1)),
-                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--queues",
+                "default,poll",
+                "--concurrency",
+                str(env_int("CELERY_CONCURRENCY", 2, minimum=1)),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
             ],
             "beat": [
-                python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
-                "--schedule", str(home / "celerybeat-schedule"),
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(home / "celerybeat-schedule"),
             ],
         }
         return {
-            name: subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509
+            name: subprocess.Popen(command, preexec_fn=_die_with_parent)
             for name, command in commands.items()
         }
 
