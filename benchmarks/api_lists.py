@@ -83,6 +83,7 @@ def run() -> list[tuple[str, str, str, str]]:
 
         setup_test_environment()
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", verbosity=0, interactive=False)
         people = _generate()
         rows = []
         for who, paths in [

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
 from portal.access import access_for, visible_services, visible_teams
 from portal.filtersets import ServiceFilterSet, TeamFilterSet
 from portal.models import AuditEvent, Membership, Service, Team
+
+HOME_SERVICE_PREVIEW = 8
 
 
 def team_list(*, user, filters: dict | None = None) -> tuple[TeamFilterSet, QuerySet[Team]]:
@@ -28,18 +31,29 @@ def service_list(
     return filterset, filterset.qs
 
 
-def home_teams(*, user) -> tuple[list[Team], bool]:
-    """The home page's teams with their services, and whether they are the user's own.
+def home_teams(*, user, preview: int = HOME_SERVICE_PREVIEW) -> tuple[list[Team], bool]:
+    """The home page's teams, and whether they are the user's own.
 
-    Users in teams see those; organisation-wide readers in no team (a stakeholder) see every team.
+    Users in teams see those; organisation-wide readers in no team (a stakeholder) see every
+    team. Each team carries ``service_count`` and ``preview_services`` (its first ``preview``
+    services by name), fetched in one query whatever the number of services.
     """
-    with_services = Prefetch("services", queryset=Service.objects.order_by("name"))
-    own = list(
-        Team.objects.filter(memberships__user=user).distinct().prefetch_related(with_services)
+    own = Team.objects.filter(memberships__user=user).distinct()
+    is_own = own.exists() or not access_for(user).sees_all_teams
+    teams = list((own if is_own else visible_teams(user)).annotate(service_count=Count("services")))
+    ranked = (
+        Service.objects.filter(team__in=teams)
+        .annotate(rank=Window(RowNumber(), partition_by=F("team_id"), order_by=F("name").asc()))
+        .filter(rank__lte=preview)
+        .order_by("team_id", "name")
     )
-    if own or not access_for(user).sees_all_teams:
-        return own, True
-    return list(visible_teams(user).prefetch_related(with_services)), False
+    previews: dict[int, list[Service]] = {}
+    for service in ranked:
+        previews.setdefault(service.team_id, []).append(service)
+    for team in teams:
+        team.preview_services = previews.get(team.pk, [])
+        team.more_services = team.service_count - len(team.preview_services)
+    return teams, is_own
 
 
 def team_get(*, user, slug: str) -> Team:

@@ -19,7 +19,7 @@ def home(request):
     context = {
         "teams": teams,
         "own_teams": own,
-        "service_count": sum(len(team.services.all()) for team in teams),
+        "service_count": sum(team.service_count for team in teams),
         "organisation_roles": sorted(access.organisation_roles),
     }
     return render(request, "portal/home.html", context)

@@ -96,3 +96,26 @@ def test_password_change_page_renders(client_for):
 
     assert response.status_code == 200
     assert b"Change your password" in response.content
+
+
+def test_home_previews_a_big_team_and_links_to_the_rest(client_for, org):
+    for number in range(10):
+        ServiceFactory(team=org.checkout, name=f"Service {number:02d}", slug=f"s-{number:02d}")
+
+    content = client_for("mo").get("/").content.decode()
+
+    assert "Service 07" in content and "Service 08" not in content
+    assert "and 2 more…" in content
+    assert "10 services" in content
+
+
+@pytest.mark.parametrize("path", ["/", "/services/", "/teams/", "/api/v1/services/"])
+def test_pages_use_a_fixed_number_of_queries(client_for, org, django_assert_max_num_queries,
+                                             path):
+    for team in (org.checkout, org.mobile):
+        for number in range(30):
+            ServiceFactory(team=team, slug=f"{team.slug}-{number}")
+    client = client_for("sam")
+
+    with django_assert_max_num_queries(8):
+        assert client.get(path).status_code == 200
