@@ -10,11 +10,12 @@ from portal import services
 from portal.access import access_for, visible_services, visible_teams
 from portal.filtersets import EnvironmentFilterSet, ServiceFilterSet, TeamFilterSet
 from portal.models import Environment, Service, Team
+from portal.strict_fields import StrictModelSerializer
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(StrictModelSerializer):
     service_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -24,7 +25,7 @@ class TeamSerializer(serializers.ModelSerializer):
         extra_kwargs = {"slug": {"required": False}}
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(StrictModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
 
     class Meta:
@@ -52,7 +53,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         return fields
 
 
-class EnvironmentSerializer(serializers.ModelSerializer):
+class EnvironmentSerializer(StrictModelSerializer):
     class Meta:
         model = Environment
         fields = ["name", "slug", "position", "is_production", "created_at"]

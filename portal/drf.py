@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, pagination, permissions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -37,10 +38,56 @@ class ReadOnlyTokenPermission(permissions.BasePermission):
         return not (scope is not None and scope.read_only)
 
 
+class StrictFilterBackend(DjangoFilterBackend):
+    """The API's filters: a filter given with an empty value is a 400, not "no filter".
+
+    The list pages share the FilterSets but send blanks for "any", so this lives in the API only.
+    """
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        filterset_class = self.get_filterset_class(view, queryset)
+        blank = [
+            name
+            for name in (filterset_class.base_filters if filterset_class else {})
+            if name in request.query_params and not request.query_params.get(name, "").strip()
+        ]
+        if blank:
+            raise exceptions.ValidationError(
+                {name: ["This value may not be blank."] for name in blank}
+            )
+        return kwargs
+
+
 class Pagination(pagination.PageNumberPagination):
+    """Page-number paging; a malformed ``page_size`` is a 400, not silently the default."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request) -> int:
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        if (
+            len(values) > 1
+            or not values[0].isdigit()
+            or not 1 <= int(values[0]) <= self.max_page_size
+        ):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(values[0])
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 def exception_handler(exc, context):

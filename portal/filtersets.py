@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from portal.access import visible_teams
 from portal.models import Environment, Service, Team
+
+
+class StrictBooleanField(forms.Field):
+    """true/false/1/0 or nothing; anything else (django-filter's default reads "null" and
+    "unknown" as "no filter") is a 400."""
+
+    def to_python(self, value):
+        word = str(value).strip().lower() if value is not None else ""
+        if word == "":
+            return None
+        if word in {"true", "1"}:
+            return True
+        if word in {"false", "0"}:
+            return False
+        raise forms.ValidationError("Use true or false.")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class TeamFilterSet(django_filters.FilterSet):
@@ -48,7 +68,7 @@ class ServiceFilterSet(django_filters.FilterSet):
 
 
 class EnvironmentFilterSet(django_filters.FilterSet):
-    is_production = django_filters.BooleanFilter()
+    is_production = StrictBooleanFilter()
 
     class Meta:
         model = Environment

@@ -135,3 +135,57 @@ def test_the_openapi_schema_and_docs_are_served(ada, org, client):
     assert schema.status_code == 200
     assert b"/api/v1/services/{slug}/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_an_unroutable_api_path_answers_json_404(ada):
+    response = ada.get("/api/v1/services/%C2%84/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_blank_filter_value_is_a_400_on_the_api(ada):
+    response = ada.get("/api/v1/environments/?is_production=")
+
+    assert response.status_code == 400
+    assert response.json() == {"is_production": ["This value may not be blank."]}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"name": "qa", "is_production": 0}, "is_production"),
+        ({"name": "qa", "position": "5"}, "position"),
+        ({"name": 5}, "name"),
+    ],
+)
+def test_values_of_the_wrong_json_type_are_refused_not_coerced(ada, payload, field):
+    response = ada.post("/api/v1/environments/", payload, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_a_string_tier_is_refused(ada, org):
+    response = ada.post(
+        "/api/v1/services/", {"name": "X", "team": "checkout", "tier": "1"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "tier" in response.json()
+
+
+def test_a_form_encoded_body_is_415(ada):
+    response = ada.post(
+        "/api/v1/teams/", "name=Search", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("page_size", ["0", "501", "ten", "null"])
+def test_a_bad_page_size_is_a_400(ada, page_size):
+    response = ada.get(f"/api/v1/teams/?page_size={page_size}")
+
+    assert response.status_code == 400
+    assert "page_size" in response.json()

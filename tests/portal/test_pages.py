@@ -110,8 +110,7 @@ def test_home_previews_a_big_team_and_links_to_the_rest(client_for, org):
 
 
 @pytest.mark.parametrize("path", ["/", "/services/", "/teams/", "/api/v1/services/"])
-def test_pages_use_a_fixed_number_of_queries(client_for, org, django_assert_max_num_queries,
-                                             path):
+def test_pages_use_a_fixed_number_of_queries(client_for, org, django_assert_max_num_queries, path):
     for team in (org.checkout, org.mobile):
         for number in range(30):
             ServiceFactory(team=team, slug=f"{team.slug}-{number}")
@@ -119,3 +118,10 @@ def test_pages_use_a_fixed_number_of_queries(client_for, org, django_assert_max_
 
     with django_assert_max_num_queries(8):
         assert client.get(path).status_code == 200
+
+
+def test_an_unknown_page_is_the_sites_own_404(client_for):
+    response = client_for("mo").get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert b"Page not found" in response.content and b"Flightdeck" in response.content
