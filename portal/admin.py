@@ -7,7 +7,15 @@ from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from portal.audit import audit_record, audit_snapshot
-from portal.models import AuditEvent, Environment, Membership, Service, Team, TokenScope
+from portal.models import (
+    ApiToken,
+    AuditEvent,
+    Environment,
+    Membership,
+    Service,
+    Team,
+    TokenScope,
+)
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -99,8 +107,8 @@ class TokenScopeInline(admin.StackedInline):
 admin.site.unregister(TokenProxy)
 
 
-@admin.register(TokenProxy)
-class TokenAdmin(DrfTokenAdmin):
+@admin.register(ApiToken)
+class ApiTokenAdmin(DrfTokenAdmin):
     """DRF's token admin without the key: a token is shown once, to its owner, never here."""
 
     list_display = ["user", "created", "scope"]

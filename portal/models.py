@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.models import Token, TokenProxy
 
 PRODUCTION_ENVIRONMENT_NAMES = frozenset({"production", "prod"})
 
@@ -117,6 +117,18 @@ class TokenScope(models.Model):
 
     def __str__(self) -> str:
         return "read-only" if self.read_only else "read-write"
+
+
+class ApiToken(TokenProxy):
+    """DRF's token as the admin shows it: addressed by its user, named without its key
+    (``Token.__str__`` is the key itself, which would print it in titles and breadcrumbs)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token of {self.user}"
 
 
 class AuditEventQuerySet(models.QuerySet):
