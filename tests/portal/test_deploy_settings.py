@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from django.conf import settings
-
-from tests.processes import process_env
+from tests.processes import manage
 
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -17,26 +12,15 @@ PRODUCTION_ENV = {
 }
 
 
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=process_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_check_deploy_is_clean_with_production_settings():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_a_bad_setting_stops_start_up_with_its_name():
-    result = _manage("check", DEBUG="maybe")
+    result = manage("check", DEBUG="maybe")
 
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr

@@ -10,20 +10,9 @@ import psutil
 import pytest
 from django.conf import settings
 
-from tests.processes import process_env
+from tests.processes import manage, process_env
 
 pytestmark = pytest.mark.slow
-
-
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=process_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _embedded_processes(home) -> list[psutil.Process]:
@@ -59,7 +48,7 @@ def test_configured_servers_are_used_and_nothing_embedded_starts(tmp_path):
 
     probe = "from django.db import connection as c; c.ensure_connection(); print(c.settings_dict)"
 
-    result = _manage("shell", "-c", probe, FLIGHTDECK_HOME=str(home))
+    result = manage("shell", "-c", probe, FLIGHTDECK_HOME=str(home))
 
     assert result.returncode == 0, result.stderr
     assert repr(settings.DATABASES["default"]["HOST"]) in result.stdout
