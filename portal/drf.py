@@ -67,18 +67,30 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
     def get_page_size(self, request) -> int:
-        values = request.query_params.getlist(self.page_size_query_param)
+        return self._whole_number(
+            request, self.page_size_query_param, self.page_size, self.max_page_size
+        )
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # Validated only; DRF reads it again. Past the last page stays DRF's 404 "Invalid page".
+        self._whole_number(request, self.page_query_param, 1, None)
+        return super().paginate_queryset(queryset, request, view)
+
+    @staticmethod
+    def _whole_number(request, name: str, default: int, maximum: int | None) -> int:
+        values = request.query_params.getlist(name)
         if not values:
-            return self.page_size
+            return default
+        value = values[0]
         if (
             len(values) > 1
-            or not values[0].isdigit()
-            or not 1 <= int(values[0]) <= self.max_page_size
+            or not value.isdigit()
+            or int(value) < 1
+            or (maximum is not None and int(value) > maximum)
         ):
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
-            )
-        return int(values[0])
+            bound = f" to {maximum}" if maximum is not None else " or more"
+            raise exceptions.ValidationError({name: [f"A whole number from 1{bound}."]})
+        return int(value)
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

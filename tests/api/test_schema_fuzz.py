@@ -1,6 +1,6 @@
 """Schemathesis against the OpenAPI schema, in-process, as an admin with a real token.
 
-Bounded (25 generated requests per operation) so it runs on every `make test`; every response
+Bounded (25 derandomized requests per operation) so it runs on every `make test`; every response
 must be a non-5xx that conforms to the schema. Issue 10 widens the run.
 """
 
@@ -46,6 +46,7 @@ def _keep_test_connection_open():
 @schema.parametrize()
 @settings(
     max_examples=25,
+    derandomize=True,  # the same examples every run: CI stays reproducible; issue 10 widens it
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

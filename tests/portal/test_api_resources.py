@@ -183,9 +183,20 @@ def test_a_form_encoded_body_is_415(ada):
     assert response.status_code == 415
 
 
-@pytest.mark.parametrize("page_size", ["0", "501", "ten", "null"])
-def test_a_bad_page_size_is_a_400(ada, page_size):
-    response = ada.get(f"/api/v1/teams/?page_size={page_size}")
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page_size=0",
+        "page_size=501",
+        "page_size=ten",
+        "page_size=null",
+        "page=",
+        "page=0",
+        "page=last",
+    ],
+)
+def test_a_bad_page_or_page_size_is_a_400(ada, query):
+    response = ada.get(f"/api/v1/teams/?{query}")
 
     assert response.status_code == 400
-    assert "page_size" in response.json()
+    assert query.split("=")[0] in response.json()
