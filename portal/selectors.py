@@ -14,9 +14,13 @@ HOME_SERVICE_PREVIEW = 8
 
 
 def team_list(*, user, filters: dict | None = None) -> tuple[TeamFilterSet, QuerySet[Team]]:
-    queryset = visible_teams(user).annotate(
-        service_count=Count("services", distinct=True),
-        member_count=Count("memberships", distinct=True),
+    queryset = (
+        visible_teams(user)
+        .order_by("name")
+        .annotate(
+            service_count=Count("services", distinct=True),
+            member_count=Count("memberships", distinct=True),
+        )
     )
     filterset = TeamFilterSet(filters, queryset=queryset)
     return filterset, filterset.qs
@@ -40,7 +44,12 @@ def home_teams(*, user, preview: int = HOME_SERVICE_PREVIEW) -> tuple[list[Team]
     """
     own = Team.objects.filter(memberships__user=user).distinct()
     is_own = own.exists() or not access_for(user).sees_all_teams
-    teams = list((own if is_own else visible_teams(user)).annotate(service_count=Count("services")))
+    # Explicit order: Django ignores Meta.ordering in aggregated (GROUP BY) queries.
+    teams = list(
+        (own if is_own else visible_teams(user))
+        .annotate(service_count=Count("services"))
+        .order_by("name")
+    )
     ranked = (
         Service.objects.filter(team__in=teams)
         .annotate(rank=Window(RowNumber(), partition_by=F("team_id"), order_by=F("name").asc()))

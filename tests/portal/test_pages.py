@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from portal.services import service_update
-from tests.factories import ServiceFactory
+from tests.factories import ServiceFactory, TeamFactory
 
 
 @pytest.fixture
@@ -125,3 +125,13 @@ def test_an_unknown_page_is_the_sites_own_404(client_for):
 
     assert response.status_code == 404
     assert b"Page not found" in response.content and b"Flightdeck" in response.content
+
+
+def test_teams_are_listed_by_name(client_for, org):
+    for name in ["Zeta", "Alpha"]:
+        ServiceFactory(team=TeamFactory(name=name))
+
+    for path in ["/", "/teams/"]:
+        content = client_for("sam").get(path).content.decode()
+        positions = [content.index(name) for name in ["Alpha", "Checkout", "Mobile", "Zeta"]]
+        assert positions == sorted(positions), path
