@@ -1,0 +1,223 @@
+"""The connector contract: fetch raw items from a CI system, and map them to delivery records.
+
+Data flow (DESIGN.md): a connector *fetches* (``Connector.fetch``, or ``Connector.webhook_items``
+for a verified webhook body) and yields ``RawItem``s; the sync engine stores each as a RawEvent;
+``Connector.normalise`` turns one raw item into ``Record``s, which the services upsert keyed on
+``(source, external_id)``. ``normalise`` is pure (no I/O, no database) so a fix can be replayed over
+stored history (``manage.py reprocess``).
+
+Connectors only fetch and parse: no ORM, no Celery. Errors are ``ConnectorError`` from
+``pipelines.connectors.http`` (``permanent`` for bad tokens and missing repositories).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from importlib import import_module
+from typing import Any, ClassVar
+
+from pipelines.connectors.http import SourceHttp
+
+# kind -> dotted path, imported lazily (hc's TRANSPORTS).
+CONNECTORS = {
+    "github": "pipelines.connectors.github.GitHubConnector",
+    "gitlab": "pipelines.connectors.gitlab.GitLabConnector",
+    "jenkins": "pipelines.connectors.jenkins.JenkinsConnector",
+}
+
+
+def connector_class(kind: str) -> type[Connector]:
+    module_name, _, class_name = CONNECTORS[kind].rpartition(".")
+    return getattr(import_module(module_name), class_name)
+
+
+# --- what a source is configured with -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repository:
+    """One configured repository (GitHub ``owner/repo``, GitLab project path or id, Jenkins job
+    full name) and the slug of the service it feeds."""
+
+    name: str
+    service: str
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    backfill_days: int = 90
+    incident_label: str = "incident"
+    # Jenkins: a regular expression; a job or stage whose name matches is a deployment.
+    deployment_pattern: str = r"(?i)deploy"
+
+
+# --- what a connector yields ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One object as the CI system returned it, before normalisation.
+
+    ``kind`` is ``"<system>.<object>"`` (e.g. ``github.workflow_run``), ``repository`` the
+    configured repository name it came from, ``payload`` the object as received (JSON-safe).
+    ``context`` carries what the object alone does not say (e.g. the run id of a job list, the
+    environment a compare belongs to); it is stored with the payload.
+    """
+
+    kind: str
+    repository: str
+    payload: dict[str, Any]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Stable id of this exact content: re-polling an unchanged object stores nothing new."""
+        body = json.dumps(
+            [self.kind, self.repository, self.payload, self.context], sort_keys=True, default=str
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+# --- normalised records ---------------------------------------------------------------------
+
+
+class RunStatus(StrEnum):
+    """One vocabulary for runs, jobs and deployments (GitHub ``cancelled``, GitLab ``canceled``,
+    Jenkins ``ABORTED`` all become ``cancelled``); unknown values become ``other``."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    OTHER = "other"
+
+    @property
+    def is_finished(self) -> bool:
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    external_id: str
+    name: str
+    status: RunStatus
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    branch: str = ""
+    sha: str = ""
+    event: str = ""
+    attempt: int = 1
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    external_id: str
+    run_external_id: str
+    name: str
+    status: RunStatus
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stage: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """A deployment of the repository's service to ``environment`` (a name; created if new,
+    production by the name rule unless ``is_production`` says otherwise)."""
+
+    external_id: str
+    environment: str
+    status: RunStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    sha: str = ""
+    ref: str = ""
+    is_production: bool | None = None
+    is_rework: bool = False
+    run_external_id: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """A change (commit) of the service. ``committed_at`` is when work on it began as far as we
+    can tell: the commit time, or for a squash-merged pull request its first commit's time.
+    ``deployment_external_id`` links it to the deployment that first brought it."""
+
+    sha: str
+    committed_at: datetime
+    title: str = ""
+    pull_request: str = ""
+    merged_at: datetime | None = None
+    deployment_external_id: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    external_id: str
+    title: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    deployment_external_id: str = ""
+    url: str = ""
+
+
+Record = RunRecord | JobRecord | DeploymentRecord | ChangeRecord | IncidentRecord
+
+
+# --- the contract ---------------------------------------------------------------------------
+
+
+class Connector(ABC):
+    """Fetches from one CI system. One instance per sync of one source."""
+
+    kind: ClassVar[str]
+    # X-...-Event header -> handled? Webhook events not listed are answered 202 and ignored.
+    webhook_event_header: ClassVar[str] = ""
+
+    def __init__(self, *, http: SourceHttp, options: SourceOptions) -> None:
+        self.http = http
+        self.options = options
+
+    @staticmethod
+    @abstractmethod
+    def auth_headers(token: str) -> tuple[dict[str, str], tuple[str, str] | None]:
+        """(headers, basic-auth pair) for a request carrying ``token``."""
+
+    @abstractmethod
+    def fetch(
+        self, repository: Repository, *, state: dict[str, Any], since: datetime, full: bool
+    ) -> Iterator[RawItem]:
+        """Yield the repository's new and changed objects since the last sync.
+
+        ``state`` is this repository's cursor dict from the previous sync (empty the first
+        time); update it in place as you go. The engine stores the yielded items and saves
+        ``state`` together, so a sync stopped half-way resumes from the last saved point.
+        ``since`` bounds a first sync (the backfill window); ``full=True`` ignores the cursors
+        and re-reads the whole window. Yield items of finished objects in a stable order.
+        """
+
+    @staticmethod
+    @abstractmethod
+    def normalise(item: RawItem) -> list[Record]:
+        """Pure mapping of one raw item to records. Raise ``pydantic.ValidationError`` (or
+        ``ValueError``) for a malformed payload; never return half a record."""
+
+    @staticmethod
+    @abstractmethod
+    def webhook_items(event: str, payload: dict[str, Any]) -> list[RawItem]:
+        """Raw items carried by a webhook of type ``event`` (the value of
+        ``webhook_event_header``), or [] for events we do not use. The signature is checked
+        before this is called."""
