@@ -12,7 +12,9 @@ from django.forms.models import model_to_dict
 from portal.models import AuditEvent
 
 # Never copied into the audit log, whatever the model: the log is readable by admins and leads.
-REDACTED_FIELDS = frozenset({"password", "token", "webhook_secret", "key", "secret"})
+REDACTED_FIELDS = frozenset(
+    {"password", "token", "webhook_secret", "key", "secret", "sync_state", "repository_errors"}
+)
 
 
 def audit_snapshot(instance: models.Model) -> dict[str, Any]:
@@ -21,7 +23,7 @@ def audit_snapshot(instance: models.Model) -> dict[str, Any]:
     kept = {
         name: value
         for name, value in data.items()
-        if name not in REDACTED_FIELDS and not name.endswith("_encrypted")
+        if name not in REDACTED_FIELDS and not name.endswith(("_encrypted", "_ciphertext"))
     }
     return json.loads(json.dumps(kept, cls=DjangoJSONEncoder))
 

@@ -7,7 +7,8 @@ ERROR_SCHEMA = {
     "type": "object",
     "description": "`detail` for a general error; otherwise each invalid field with its messages.",
     "properties": {"detail": {"type": "string"}},
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    # A field's messages, or for nested input (lists of objects) messages per index and field.
+    "additionalProperties": {},
 }
 
 ERRORS = {

@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
 ]
 # Our own apps, in dependency order: demo data and docs walk this list.
-PROJECT_APPS = ["portal"]
+PROJECT_APPS = ["portal", "pipelines"]
 INSTALLED_APPS += PROJECT_APPS
 
 MIDDLEWARE = [
@@ -224,8 +224,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 6,
     "unacked_restore_throttle": 10,
 }
-CELERY_BEAT_SCHEDULE: dict = {}
+# Beat only dispatches; the tasks claim their work themselves (saleor keeps this in code too).
+# A webhook must be accepted even while Redis is down (it is stored first): fail fast.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-sources": {
+        "task": "pipelines.tasks.dispatch_due_sources_task",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "sweep-pending-webhooks": {
+        "task": "pipelines.tasks.sweep_pending_rawevents_task",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+}
 WORKER_HEARTBEAT_SECONDS = 10
+WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- logging ----------------------------------------------------------------------------------
 

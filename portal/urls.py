@@ -7,6 +7,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from pipelines import api as pipelines_api
+from pipelines import webhooks
 from portal import api, views
 from portal.health import healthz
 
@@ -14,6 +16,12 @@ api_router = DefaultRouter()
 api_router.register("teams", api.TeamViewSet, basename="team")
 api_router.register("services", api.ServiceViewSet, basename="service")
 api_router.register("environments", api.EnvironmentViewSet, basename="environment")
+api_router.register("ci-sources", pipelines_api.CISourceViewSet, basename="cisource")
+api_router.register("runs", pipelines_api.PipelineRunViewSet, basename="pipelinerun")
+api_router.register("jobs", pipelines_api.JobRunViewSet, basename="jobrun")
+api_router.register("deployments", pipelines_api.DeploymentViewSet, basename="deployment")
+api_router.register("changes", pipelines_api.ChangeViewSet, basename="change")
+api_router.register("incidents", pipelines_api.IncidentViewSet, basename="incident")
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -32,6 +40,7 @@ urlpatterns = [
     path("services/<slug:slug>/", views.service_detail, name="service_detail"),
     path("accounts/", include(account_patterns)),
     path("healthz", healthz, name="healthz"),
+    path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(

@@ -1,0 +1,167 @@
+"""Raw events in, records out: store what arrived, then normalise each event exactly once.
+
+Storing is idempotent (unique ``(source, delivery_id)``: a webhook's delivery id, or a polled
+item's content hash), so replays store nothing new. Processing locks the pending events it takes
+(``SKIP LOCKED``: two workers never take the same event) and writes records and event statuses
+in one transaction, so a killed worker leaves the events pending, to be processed again, and the
+upserts make that harmless. A payload that fails validation is marked failed with a readable
+reason; it never stops the batch or half-writes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import pydantic
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from pipelines.connectors.base import Connector, RawItem, connector_class
+from pipelines.models import CISource, RawEvent
+from pipelines.records import records_apply
+from portal.models import Service
+
+MALFORMED = (pydantic.ValidationError, ValueError, KeyError, TypeError, AttributeError)
+
+
+def describe_error(error: Exception) -> str:
+    """One readable line (healthchecks' format_first_error): where, and what is wrong."""
+    if isinstance(error, pydantic.ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "payload"
+        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def service_slug_for(source: CISource, repository: str) -> str | None:
+    for entry in source.repositories:
+        if str(entry.get("name", "")).lower() == repository.lower():
+            return entry.get("service")
+    return None
+
+
+# --- storing -----------------------------------------------------------------------------------
+
+
+def rawevents_store_items(*, source: CISource, items: Sequence[RawItem]) -> list[int]:
+    """Store polled items; return the ids of those not seen before (pending)."""
+    delivery_ids = {}
+    for item in items:
+        delivery_ids.setdefault("poll:" + item.fingerprint(), item)
+    RawEvent.objects.bulk_create(
+        [
+            RawEvent(
+                source=source,
+                origin=RawEvent.Origin.POLL,
+                kind=item.kind,
+                repository=item.repository,
+                delivery_id=delivery_id,
+                payload=item.payload,
+                context=item.context,
+            )
+            for delivery_id, item in delivery_ids.items()
+        ],
+        ignore_conflicts=True,
+    )
+    return list(
+        RawEvent.objects.filter(
+            source=source, delivery_id__in=list(delivery_ids), status=RawEvent.Status.PENDING
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def rawevent_store_webhook(
+    *, source: CISource, event: str, delivery_id: str, payload: dict
+) -> tuple[RawEvent, bool]:
+    """Store one verified delivery. Returns (event, created); a repeat returns the stored one."""
+    try:
+        with transaction.atomic():
+            return RawEvent.objects.create(
+                source=source,
+                origin=RawEvent.Origin.WEBHOOK,
+                kind=event,
+                delivery_id=delivery_id,
+                payload=payload,
+            ), True
+    except IntegrityError:
+        return RawEvent.objects.get(source=source, delivery_id=delivery_id), False
+
+
+# --- processing --------------------------------------------------------------------------------
+
+
+def rawevents_process(*, ids: Sequence[int]) -> Counter:
+    """Normalise the pending events among ``ids``; return counts of records and outcomes."""
+    counts: Counter = Counter()
+    with transaction.atomic():
+        events = list(
+            RawEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("source")
+            .filter(id__in=list(ids), status=RawEvent.Status.PENDING)
+            .order_by("id")
+        )
+        if not events:
+            return counts
+        grouped: dict[tuple[int, str], list] = defaultdict(list)
+        events_of_group: dict[tuple[int, str], list[RawEvent]] = defaultdict(list)
+        for event in events:
+            event.attempts += 1
+            event.processed_at = timezone.now()
+            try:
+                produced = _normalise(event)
+            except MALFORMED as error:
+                event.status, event.error = RawEvent.Status.FAILED, describe_error(error)
+                continue
+            if not produced:
+                event.status = RawEvent.Status.IGNORED
+                event.error = (
+                    "nothing to record: an event kind we do not use, or a repository "
+                    "this source does not map to a service"
+                )
+                continue
+            event.status, event.error = RawEvent.Status.PROCESSED, ""
+            for slug, records in produced:
+                grouped[(event.source_id, slug)].extend(records)
+                events_of_group[(event.source_id, slug)].append(event)
+
+        sources = {event.source_id: event.source for event in events}
+        services = Service.objects.in_bulk({slug for _, slug in grouped}, field_name="slug")
+        for (source_id, slug), records in grouped.items():
+            failed = _apply_group(sources[source_id], services.get(slug), slug, records, counts)
+            if failed:
+                for event in events_of_group[(source_id, slug)]:
+                    event.status, event.error = RawEvent.Status.FAILED, failed
+        RawEvent.objects.bulk_update(events, ["status", "error", "attempts", "processed_at"])
+    counts.update(event.status for event in events)
+    return counts
+
+
+def _normalise(event: RawEvent) -> list[tuple[str, list]]:
+    """(service slug, records) for each item the event carries, for mapped repositories."""
+    connector: type[Connector] = connector_class(event.source.kind)
+    if event.origin == RawEvent.Origin.POLL:
+        items = [RawItem(event.kind, event.repository, event.payload, event.context)]
+    else:
+        items = connector.webhook_items(event.kind, event.payload)
+    produced = []
+    for item in items:
+        slug = service_slug_for(event.source, item.repository)
+        if slug is not None:
+            produced.append((slug, connector.normalise(item)))
+    return produced
+
+
+def _apply_group(source, service, slug, records, counts: Counter) -> str:
+    """Apply one service's records in a savepoint; return an error text if it failed."""
+    if service is None:
+        return f"service {slug!r} (mapped in the source's repositories) does not exist"
+    try:
+        with transaction.atomic():
+            counts.update(records_apply(source=source, service=service, records=records))
+    except DatabaseError as error:
+        return f"could not store the records: {describe_error(error)}"
+    return ""

@@ -1,0 +1,36 @@
+"""Reads of the pipelines app that are more than one query or shared by pages and the API."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from pipelines.models import CISource, Deployment, Incident, PipelineRun, RawEvent, SyncRun
+from portal.models import Service
+
+
+def source_record_counts(*, source: CISource) -> dict[str, int]:
+    """How much a source has collected: raw events by status and the records from it."""
+    counts = dict(
+        RawEvent.objects.filter(source=source).values_list("status").annotate(n=Count("id"))
+    )
+    return {
+        "raw_events": sum(counts.values()),
+        "raw_events_failed": counts.get(RawEvent.Status.FAILED, 0),
+        "pipeline_runs": PipelineRun.objects.filter(source=source).count(),
+        "deployments": Deployment.objects.filter(source=source).count(),
+        "incidents": Incident.objects.filter(source=source).count(),
+    }
+
+
+def deployment_for_incident(*, service: Service, external_id: str) -> Deployment | None:
+    """The deployment an incident names: pushed ones first, then any source's."""
+    candidates = Deployment.objects.filter(service=service, external_id=external_id)
+    return candidates.filter(source__kind=CISource.Kind.PUSH).first() or candidates.first()
+
+
+def source_list() -> QuerySet[CISource]:
+    return CISource.objects.exclude(kind=CISource.Kind.PUSH).order_by("name")
+
+
+def sync_runs_of(*, source: CISource, limit: int = 10) -> list[SyncRun]:
+    return list(source.sync_runs.all()[:limit])

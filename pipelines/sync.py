@@ -1,0 +1,264 @@
+"""The sync engine: one source, its repositories, the connector, raw events and records.
+
+``source_sync`` runs one sync of one source:
+
+1. Claim the source with a conditional UPDATE (only one sync per source at a time; a claim
+   expires so a dead worker cannot hold it forever, and the same sync run may re-claim it when
+   Celery redelivers its task).
+2. For each configured repository, let the connector fetch since the repository's cursor (or
+   the backfill window), storing raw events in batches and normalising them; after each batch,
+   save the cursors together with what they cover, so a stop resumes where it was.
+3. A permanent error (bad token, missing repository) marks that repository and the others go on;
+   a rate limit pauses the sync until the reset; a transient error is raised for Celery to retry.
+4. Write the outcome to the source in one UPDATE and release the claim.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Func, JSONField, Q, Value
+from django.utils import timezone
+
+from pipelines.connectors.base import Repository, SourceOptions, connector_class
+from pipelines.connectors.http import ConnectorError, RateLimited, SourceHttp
+from pipelines.ingest import rawevents_process, rawevents_store_items
+from pipelines.models import CISource, SyncRun
+from portal.crypto import SecretError
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+CLAIM_SECONDS = 30 * 60  # longer than any sync; expires if the worker died
+
+
+class TransientSyncError(Exception):
+    """A sync stopped by a transient failure (timeouts, 5xx); Celery retries it."""
+
+
+@dataclass
+class Progress:
+    """What the UI and the command show while a sync runs."""
+
+    repositories_total: int = 0
+    repositories_done: int = 0
+    items_fetched: int = 0
+    items_new: int = 0
+    requests: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+
+
+def source_claim(*, source: CISource, sync_run: SyncRun) -> bool:
+    """Take the per-source lock; True if this sync run holds it now."""
+    now = timezone.now()
+    claimed = (
+        CISource.objects.filter(pk=source.pk)
+        .filter(
+            Q(sync_claimed_until__isnull=True)
+            | Q(sync_claimed_until__lt=now)
+            | Q(sync_state__claimed_by=sync_run.pk)
+        )
+        .update(
+            sync_claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            sync_state=_with_claim(source, sync_run.pk),
+        )
+    )
+    return claimed == 1
+
+
+def _with_claim(source: CISource, sync_run_id: int | None) -> Func:
+    # jsonb_set keeps the cursors other syncs wrote; only "claimed_by" changes.
+    return Func(
+        F("sync_state"),
+        Value("{claimed_by}"),
+        Value(sync_run_id, JSONField()),
+        function="jsonb_set",
+        output_field=JSONField(),
+    )
+
+
+def source_sync(
+    *,
+    source_id: int,
+    sync_run_id: int | None = None,
+    full: bool = False,
+    trigger: str = "poll",
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SyncRun | None:
+    """Run one sync of the source. Returns its SyncRun, or None if another sync holds it."""
+    source = CISource.objects.get(pk=source_id)
+    sync_run = (
+        SyncRun.objects.get(pk=sync_run_id)
+        if sync_run_id
+        else SyncRun.objects.create(source=source, trigger=trigger, full=full)
+    )
+    if sync_run.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
+        return sync_run  # a redelivered task of a sync that already finished
+    if not source_claim(source=source, sync_run=sync_run):
+        sync_run.status, sync_run.finished_at = SyncRun.Status.FAILED, timezone.now()
+        sync_run.message = "another sync of this source is running; skipped"
+        sync_run.save(update_fields=["status", "finished_at", "message"])
+        return None
+    source.refresh_from_db()
+
+    repositories = [Repository(name=r["name"], service=r["service"]) for r in source.repositories]
+    progress = Progress(repositories_total=len(repositories))
+    sync_run.status, sync_run.started_at = SyncRun.Status.RUNNING, timezone.now()
+    sync_run.repositories_total = len(repositories)
+    sync_run.save(update_fields=["status", "started_at", "repositories_total"])
+
+    state = dict(source.sync_state)
+    repository_errors: dict[str, str] = {}
+    outcome, message, resume_at = SyncRun.Status.SUCCESS, "", None
+    try:
+        connector, http = _build_connector(source, state)
+    except (ConnectorError, SecretError, ValueError) as error:
+        _finish(source, sync_run, state, {}, SyncRun.Status.FAILED, str(error), None, progress)
+        return sync_run
+
+    try:
+        for repository in repositories:
+            try:
+                _sync_repository(
+                    source,
+                    sync_run,
+                    connector,
+                    http,
+                    repository,
+                    state,
+                    full,
+                    progress,
+                    on_progress,
+                )
+                repository_errors.pop(repository.name, None)
+            except RateLimited:
+                raise
+            except ConnectorError as error:
+                if not error.permanent:
+                    raise
+                repository_errors[repository.name] = error.message
+                logger.warning("sync %s: %s: %s", source.slug, repository.name, error.message)
+            progress.repositories_done += 1
+            _report(sync_run, progress, on_progress)
+    except RateLimited as error:
+        outcome, message, resume_at = SyncRun.Status.PAUSED, error.message, error.resume_at
+    except ConnectorError as error:
+        _finish(
+            source,
+            sync_run,
+            state,
+            repository_errors,
+            SyncRun.Status.FAILED,
+            error.message,
+            None,
+            progress,
+        )
+        raise TransientSyncError(error.message) from error
+
+    if repository_errors and outcome == SyncRun.Status.SUCCESS:
+        failed = len(repository_errors)
+        outcome = SyncRun.Status.FAILED if failed == len(repositories) else SyncRun.Status.PARTIAL
+        message = f"{failed} of {len(repositories)} repositories failed"
+    _finish(source, sync_run, state, repository_errors, outcome, message, resume_at, progress)
+    return sync_run
+
+
+def _build_connector(source: CISource, state: dict):
+    connector_type = connector_class(source.kind)
+    headers, auth = (
+        connector_type.auth_headers(source.get_token()) if source.has_token else ({}, None)
+    )
+    http = SourceHttp(
+        source.base_url, headers=headers, auth=auth, etags=state.setdefault("etags", {})
+    )
+    options = SourceOptions(
+        backfill_days=source.backfill_days,
+        incident_label=source.incident_label,
+        deployment_pattern=source.deployment_pattern or r"(?i)deploy",
+    )
+    return connector_type(http=http, options=options), http
+
+
+def _sync_repository(
+    source, sync_run, connector, http, repository, state, full, progress, on_progress
+) -> None:
+    cursors = state.setdefault("repositories", {})
+    repository_state = {} if full else cursors.get(repository.name, {})
+    since = timezone.now() - timedelta(days=source.backfill_days)
+    batch = []
+    for item in connector.fetch(repository, state=repository_state, since=since, full=full):
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            _store_batch(source, batch, progress)
+            batch = []
+            cursors[repository.name] = dict(repository_state)
+            _save_state(source, state)
+            progress.requests = http.requests_made
+            _report(sync_run, progress, on_progress)
+    _store_batch(source, batch, progress)
+    cursors[repository.name] = dict(repository_state)
+    _save_state(source, state)
+    progress.requests = http.requests_made
+
+
+def _store_batch(source, batch, progress: Progress) -> None:
+    if not batch:
+        return
+    new_ids = rawevents_store_items(source=source, items=batch)
+    progress.items_fetched += len(batch)
+    progress.items_new += len(new_ids)
+    for name, count in rawevents_process(ids=new_ids).items():
+        progress.records[name] = progress.records.get(name, 0) + count
+
+
+def _save_state(source: CISource, state: dict) -> None:
+    CISource.objects.filter(pk=source.pk).update(sync_state=state)
+
+
+def _report(sync_run: SyncRun, progress: Progress, on_progress) -> None:
+    SyncRun.objects.filter(pk=sync_run.pk).update(
+        repositories_done=progress.repositories_done,
+        requests=progress.requests,
+        items_fetched=progress.items_fetched,
+        items_new=progress.items_new,
+    )
+    if on_progress is not None:
+        on_progress(progress)
+
+
+@transaction.atomic
+def _finish(
+    source, sync_run, state, repository_errors, outcome, message, resume_at, progress
+) -> None:
+    """Write the outcome to the source (one UPDATE) and the run record; release the claim."""
+    now = timezone.now()
+    state.pop("claimed_by", None)
+    succeeded = outcome in (SyncRun.Status.SUCCESS, SyncRun.Status.PARTIAL)
+    next_poll = resume_at or now + timedelta(seconds=source.poll_interval_seconds)
+    values = {
+        "sync_state": state,
+        "repository_errors": repository_errors,
+        "sync_claimed_until": None,
+        "next_poll_at": next_poll,
+    }
+    if succeeded:
+        values["last_success_at"] = now
+    if outcome == SyncRun.Status.SUCCESS:
+        values["last_error"] = ""
+    else:
+        values["last_error"], values["last_error_at"] = message or outcome, now
+    CISource.objects.filter(pk=source.pk).update(**values)
+    SyncRun.objects.filter(pk=sync_run.pk).update(
+        status=outcome,
+        finished_at=now,
+        message=message,
+        repositories_done=progress.repositories_done,
+        requests=progress.requests,
+        items_fetched=progress.items_fetched,
+        items_new=progress.items_new,
+    )
+    sync_run.refresh_from_db()

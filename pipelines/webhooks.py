@@ -1,0 +1,191 @@
+"""``POST /webhooks/<kind>/<source slug>/``: verify, store once, answer 202, normalise later.
+
+1. Refuse bodies over ``WEBHOOK_MAX_BYTES`` before reading them (413).
+2. Verify on the raw bytes, in constant time (401 and nothing stored when it fails):
+   GitHub ``X-Hub-Signature-256: sha256=<hmac>``; GitLab ``X-Gitlab-Token`` (plain shared
+   secret) or a Standard Webhooks ``webhook-signature`` (``v1,<base64 hmac of id.ts.body>``,
+   five minutes' tolerance); Jenkins ``X-Flightdeck-Signature: sha256=<hmac>``.
+3. The idempotency key is the vendor's delivery id (``X-GitHub-Delivery``; GitLab's
+   ``Idempotency-Key``, then ``X-Gitlab-Event-UUID``) or else a hash of the body: a repeated
+   delivery finds its stored row and changes nothing.
+4. Events we do not use get 202 and are not stored; the rest are stored as RawEvents and
+   normalised by a worker after commit (a sweeper re-queues any left pending).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from pipelines.connectors.base import connector_class
+from pipelines.ingest import MALFORMED, describe_error, rawevent_store_webhook
+from pipelines.models import CISource, RawEvent
+from portal.crypto import SecretError
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+logger = logging.getLogger(__name__)
+
+
+def _answer(status: int, **body) -> JsonResponse:
+    return JsonResponse(body, status=status)
+
+
+def _read_body(request: HttpRequest) -> bytes | None:
+    """The raw body, or None when it is larger than allowed (read no further than the cap)."""
+    limit = settings.WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _hmac_hex(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _verify_prefixed_hmac(header: str, secret: str, body: bytes) -> bool:
+    scheme, _, signature = header.partition("=")
+    return scheme == "sha256" and hmac.compare_digest(signature, _hmac_hex(secret, body))
+
+
+def _verify_standard_webhook(request: HttpRequest, secret: str, body: bytes) -> bool:
+    """Standard Webhooks (GitLab's signing token): v1,<base64 HMAC-SHA256 of id.ts.body>."""
+    webhook_id = request.headers.get("webhook-id", "")
+    timestamp = request.headers.get("webhook-timestamp", "")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    key = secret.removeprefix("whsec_")
+    try:
+        key_bytes = (
+            base64.b64decode(key, validate=True) if secret.startswith("whsec_") else secret.encode()
+        )
+    except ValueError:
+        return False
+    expected = base64.b64encode(
+        hmac.new(key_bytes, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    offered = request.headers.get("webhook-signature", "").split()
+    return any(
+        hmac.compare_digest(entry.partition(",")[2], expected)
+        for entry in offered
+        if entry.startswith("v1,")
+    )
+
+
+def _verified(kind: str, request: HttpRequest, secret: str, body: bytes) -> bool:
+    if kind == CISource.Kind.GITHUB:
+        return _verify_prefixed_hmac(request.headers.get("X-Hub-Signature-256", ""), secret, body)
+    if kind == CISource.Kind.GITLAB:
+        if "webhook-signature" in request.headers:
+            return _verify_standard_webhook(request, secret, body)
+        return hmac.compare_digest(
+            request.headers.get("X-Gitlab-Token", "").encode(), secret.encode()
+        )
+    if kind == CISource.Kind.JENKINS:
+        return _verify_prefixed_hmac(
+            request.headers.get("X-Flightdeck-Signature", ""), secret, body
+        )
+    return False
+
+
+def _delivery_id(kind: str, request: HttpRequest, body: bytes) -> str:
+    headers = request.headers
+    vendor_id = {
+        CISource.Kind.GITHUB: headers.get("X-GitHub-Delivery"),
+        CISource.Kind.GITLAB: headers.get("Idempotency-Key")
+        or headers.get("webhook-id")
+        or headers.get("X-Gitlab-Event-UUID"),
+        CISource.Kind.JENKINS: headers.get("X-Flightdeck-Delivery"),
+    }.get(kind)
+    return f"webhook:{vendor_id}" if vendor_id else "body:" + hashlib.sha256(body).hexdigest()
+
+
+def _payload(request: HttpRequest, body: bytes) -> object:
+    # GitHub can be set to send application/x-www-form-urlencoded with the JSON in `payload`.
+    if request.content_type == "application/x-www-form-urlencoded":
+        body = parse_qs(body.decode()).get("payload", [""])[0].encode()
+    return json.loads(body)
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+    source = get_object_or_404(CISource, slug=slug, kind=kind)
+    body = _read_body(request)
+    if body is None:
+        return _answer(413, detail=f"Body larger than {settings.WEBHOOK_MAX_BYTES} bytes.")
+    try:
+        secret = source.get_webhook_secret()
+    except SecretError:
+        secret = ""
+    if not secret or not _verified(kind, request, secret, body):
+        return _answer(401, detail="Missing or invalid signature.")
+
+    try:
+        payload = _payload(request, body)
+    except (ValueError, UnicodeDecodeError):
+        return _answer(400, detail="The body is not valid JSON.")
+    if not isinstance(payload, dict):
+        return _answer(400, detail="The body must be a JSON object.")
+
+    connector = connector_class(kind)
+    event = (
+        request.headers.get(connector.webhook_event_header, "")
+        if connector.webhook_event_header
+        else ""
+    )
+    try:
+        items = connector.webhook_items(event, payload)
+    except MALFORMED as error:
+        stored, _ = rawevent_store_webhook(
+            source=source,
+            event=event,
+            delivery_id=_delivery_id(kind, request, body),
+            payload=payload,
+        )
+        RawEvent.objects.filter(pk=stored.pk).update(
+            status=RawEvent.Status.FAILED, error=describe_error(error)
+        )
+        return _answer(
+            422, detail=f"Unexpected payload: {describe_error(error)}", delivery=stored.delivery_id
+        )
+    if not items:
+        return _answer(202, status="ignored", detail=f"Event {event!r} is not used.")
+
+    with transaction.atomic():
+        stored, created = rawevent_store_webhook(
+            source=source,
+            event=event,
+            delivery_id=_delivery_id(kind, request, body),
+            payload=payload,
+        )
+        if created:
+            from pipelines.tasks import rawevents_process_task
+
+            transaction.on_commit(lambda: _enqueue(rawevents_process_task, stored.pk))
+    return _answer(202, status="accepted" if created else "duplicate", delivery=stored.delivery_id)
+
+
+def _enqueue(task, raw_event_id: int) -> None:
+    """Queue normalisation; if the broker is down the delivery stays stored and pending, and
+    the sweeper queues it once the broker is back. Accepting it is what matters now."""
+    try:
+        task.delay([raw_event_id])
+    except Exception:
+        logger.warning("broker unavailable; raw event %s left for the sweeper", raw_event_id)
