@@ -31,6 +31,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+MAX_REDIRECTS = 5
 LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
@@ -117,7 +118,8 @@ class SourceHttp:
         self.blocked_until: datetime | None = None
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
-        self.session.headers.setdefault("User-Agent", "Flightdeck/1.0")
+        if self.session.headers.get("User-Agent") == requests.utils.default_user_agent():
+            self.session.headers["User-Agent"] = "Flightdeck/1.0"
         if auth is not None:
             self.session.auth = auth
 
@@ -164,6 +166,7 @@ class SourceHttp:
     def _send(self, url: str, params: dict | None, headers: dict) -> HttpResponse:
         attempt = 0
         rate_limit_waits = 0
+        redirects = 0
         while True:
             self._wait_for_quota()
             try:
@@ -188,6 +191,13 @@ class SourceHttp:
                 if _origin(target) != self.origin:
                     raise ConnectorError(
                         f"{url} redirects to another host ({target}); refused",
+                        permanent=True,
+                        status=status,
+                    )
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise ConnectorError(
+                        f"{url} redirected more than {MAX_REDIRECTS} times; refused",
                         permanent=True,
                         status=status,
                     )
@@ -264,7 +274,9 @@ class SourceHttp:
     def _note_quota(self, response: HttpResponse) -> None:
         remaining = self._header_int(response, "X-RateLimit-Remaining", "RateLimit-Remaining")
         reset = self._header_int(response, "X-RateLimit-Reset", "RateLimit-Reset")
-        if remaining == 0 and reset is not None and response.status < 400:
+        # Any response saying the quota is spent (a 404 too) blocks the next request; rate-limit
+        # answers themselves are handled where they are detected.
+        if remaining == 0 and reset is not None and not self._is_rate_limited(response):
             self.blocked_until = datetime.fromtimestamp(reset, UTC)
 
     def _wait_for_quota(self) -> None:
