@@ -92,8 +92,11 @@ def _environments(names: set[str], hints: dict[str, bool | None]) -> dict[str, E
     }
     for name in sorted(names - set(found)):
         existing = by_slug.get(slugify(name))
+        # A vendor's "production" flag can make an environment production; a false flag does
+        # not override the name rule (GitHub reports production_environment: false for
+        # environments literally named "production").
         found[name] = existing or core_services.environment_create(
-            actor=None, name=name, is_production=hints.get(name)
+            actor=None, name=name, is_production=True if hints.get(name) else None
         )
     return found
 

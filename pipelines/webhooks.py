@@ -38,8 +38,8 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 logger = logging.getLogger(__name__)
 
 
-def _answer(status: int, **body) -> JsonResponse:
-    return JsonResponse(body, status=status)
+def _answer(http_status: int, **body) -> JsonResponse:
+    return JsonResponse(body, status=http_status)
 
 
 def _read_body(request: HttpRequest) -> bytes | None:
