@@ -219,10 +219,12 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"pipelines.tasks.source_sync_task": {"queue": "poll"}}
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
 # Longer than the slowest sync; the restore sweep (interval x throttle) runs about once a minute.
+# Measured (ECOSYSTEM.md B5): kombu sweeps about every interval x throttle seconds and restores
+# messages older than the visibility timeout. Tests set small values through the environment.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
-    "unacked_restore_interval": 6,
-    "unacked_restore_throttle": 10,
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 6, minimum=1),
+    "unacked_restore_throttle": env_int("CELERY_RESTORE_THROTTLE", 10, minimum=1),
 }
 # Beat only dispatches; the tasks claim their work themselves (saleor keeps this in code too).
 # A webhook must be accepted even while Redis is down (it is stored first): fail fast.
