@@ -23,7 +23,7 @@ from pipelines.filtersets import (
 from pipelines.models import Change, CISource, Deployment, Incident, JobRun, PipelineRun
 from portal.access import access_for, visible_services
 from portal.models import Service
-from portal.strict_fields import StrictCharField, StrictModelSerializer
+from portal.strict_fields import StrictBooleanField, StrictCharField, StrictModelSerializer
 
 CONNECTOR_KINDS = [CISource.Kind.GITHUB, CISource.Kind.GITLAB, CISource.Kind.JENKINS]
 
@@ -270,7 +270,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField()
     sha = StrictCharField(max_length=64, allow_blank=True)
-    is_rework = serializers.BooleanField(required=False, default=False)
+    is_rework = StrictBooleanField(required=False, default=False)
     changes = ChangeInputSerializer(many=True, required=False, max_length=5000)
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -32,6 +33,16 @@ SOURCE_FIELDS = {
 PUSH_SOURCE_SLUG = "push-api"
 
 
+def _check_base_url(url: str) -> None:
+    # Outbound requests go only to this URL (the HTTP client enforces the origin), and only
+    # over HTTP(S): no file://, ftp:// or gopher:// tricks.
+    if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
+        raise ApplicationError(
+            "Invalid base URL.",
+            extra={"base_url": ["Use an http:// or https:// URL of the CI server's API."]},
+        )
+
+
 def _check_pattern(pattern: str) -> None:
     try:
         re.compile(pattern)
@@ -55,6 +66,7 @@ def source_create(*, actor, token: str = "", webhook_secret: str = "", **fields:
             "A base URL is required.",
             extra={"base_url": ["This source kind needs its server's URL."]},
         )
+    _check_base_url(fields["base_url"])
     _check_pattern(fields.get("deployment_pattern", r"(?i)deploy"))
     source = CISource(**fields)
     source.set_token(token)
@@ -81,6 +93,7 @@ def source_update(*, actor, source: CISource, data: dict[str, Any]) -> CISource:
         secret = source.get_webhook_secret() if secret is None else secret
     for name, value in data.items():
         setattr(source, name, value)
+    _check_base_url(source.base_url)
     _check_pattern(source.deployment_pattern)
     if token is not None:
         source.set_token(token)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import services
-from tests.factories import ServiceFactory, TeamFactory
+from tests.factories import ServiceFactory
 
 FIXTURES = Path(__file__).parent / "connectors" / "fixtures"
 GITLAB_PROJECT = "merico-dev/ee/vdev.co"  # the project of the recorded DevLake GitLab rows
@@ -32,11 +32,22 @@ def service(org):
 
 @pytest.fixture
 def make_source(org, service):
-    def make(kind: str, *, base_url: str = "http://127.0.0.1:9/", repositories=None,
-             webhook_secret: str = "s3cret", token: str = "t0ken", **fields):
+    def make(
+        kind: str,
+        *,
+        base_url: str = "http://127.0.0.1:9/",
+        repositories=None,
+        webhook_secret: str = "s3cret",
+        token: str = "t0ken",
+        **fields,
+    ):
         return services.source_create(
-            actor=org.users["ada"], kind=kind, name=f"{kind} source", base_url=base_url,
-            token=token, webhook_secret=webhook_secret,
+            actor=org.users["ada"],
+            kind=kind,
+            name=f"{kind} source",
+            base_url=base_url,
+            token=token,
+            webhook_secret=webhook_secret,
             repositories=repositories or [{"name": GITLAB_PROJECT, "service": service.slug}],
             **fields,
         )

@@ -26,14 +26,23 @@ def gitlab(make_source, service):
 
 
 def post(path: str, body: bytes, **headers) -> object:
-    return Client().generic("POST", path, body, content_type="application/json",
-                            **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+    return Client().generic(
+        "POST",
+        path,
+        body,
+        content_type="application/json",
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()},
+    )
 
 
-def gitlab_post(source, payload: dict, *, token: str = "s3cret", event: str = "Pipeline Hook",
-                **headers):
-    return post(f"/webhooks/gitlab/{source.slug}/", json.dumps(payload).encode(),
-                **{"X-Gitlab-Token": token, "X-Gitlab-Event": event, **headers})
+def gitlab_post(
+    source, payload: dict, *, token: str = "s3cret", event: str = "Pipeline Hook", **headers
+):
+    return post(
+        f"/webhooks/gitlab/{source.slug}/",
+        json.dumps(payload).encode(),
+        **{"X-Gitlab-Token": token, "X-Gitlab-Event": event, **headers},
+    )
 
 
 def test_a_verified_delivery_is_stored_and_answered_202(gitlab):
@@ -42,8 +51,11 @@ def test_a_verified_delivery_is_stored_and_answered_202(gitlab):
     assert response.status_code == 202
     assert response.json()["status"] == "accepted"
     event = RawEvent.objects.get()
-    assert (event.kind, event.delivery_id, event.status) == ("Pipeline Hook",
-                                                             "webhook:delivery-1", "pending")
+    assert (event.kind, event.delivery_id, event.status) == (
+        "Pipeline Hook",
+        "webhook:delivery-1",
+        "pending",
+    )
 
 
 def test_a_stored_delivery_is_normalised_by_the_worker(gitlab):
@@ -66,8 +78,10 @@ def test_a_wrong_or_missing_token_is_401_and_stores_nothing(gitlab, token):
 
 
 def test_a_replayed_delivery_changes_nothing(gitlab):
-    answers = [gitlab_post(gitlab, PIPELINE_HOOK, **{"Idempotency-Key": "same"}).json()["status"]
-               for _ in range(20)]
+    answers = [
+        gitlab_post(gitlab, PIPELINE_HOOK, **{"Idempotency-Key": "same"}).json()["status"]
+        for _ in range(20)
+    ]
 
     assert answers == ["accepted"] + ["duplicate"] * 19
     assert RawEvent.objects.count() == 1
@@ -90,8 +104,11 @@ def test_an_event_we_do_not_use_is_202_and_not_stored(gitlab):
 
 
 def test_a_signed_body_that_is_not_json_is_400(gitlab):
-    response = post(f"/webhooks/gitlab/{gitlab.slug}/", b"{truncated",
-                    **{"X-Gitlab-Token": "s3cret", "X-Gitlab-Event": "Pipeline Hook"})
+    response = post(
+        f"/webhooks/gitlab/{gitlab.slug}/",
+        b"{truncated",
+        **{"X-Gitlab-Token": "s3cret", "X-Gitlab-Event": "Pipeline Hook"},
+    )
 
     assert response.status_code == 400
     assert not RawEvent.objects.exists()
@@ -131,37 +148,62 @@ def test_gitlab_standard_webhook_signatures_are_checked_with_a_time_window(
 ):
     key = b"0123456789abcdef0123456789abcdef"
     project = PIPELINE_HOOK["project"]["path_with_namespace"]
-    source = make_source("gitlab", webhook_secret="whsec_" + base64.b64encode(key).decode(),
-                         repositories=[{"name": project, "service": service.slug}])
+    source = make_source(
+        "gitlab",
+        webhook_secret="whsec_" + base64.b64encode(key).decode(),
+        repositories=[{"name": project, "service": service.slug}],
+    )
     body = json.dumps(PIPELINE_HOOK).encode()
     timestamp = int(time.time()) - age
 
-    response = post(f"/webhooks/gitlab/{source.slug}/", body, **{
-        "X-Gitlab-Event": "Pipeline Hook", "webhook-id": "msg_1",
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": _standard_signature(key, "msg_1", timestamp, body),
-    })
+    response = post(
+        f"/webhooks/gitlab/{source.slug}/",
+        body,
+        **{
+            "X-Gitlab-Event": "Pipeline Hook",
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": _standard_signature(key, "msg_1", timestamp, body),
+        },
+    )
 
     assert response.status_code == expected
 
 
 def _jenkins_body() -> bytes:
-    return json.dumps({"name": "cart-api", "url": "job/cart-api/", "build": {
-        "full_url": "http://jenkins/job/cart-api/7/", "number": 7, "phase": "FINALIZED",
-        "status": "SUCCESS", "url": "job/cart-api/7/", "timestamp": 1700000000000,
-        "duration": 60000, "scm": {"commit": "a" * 40, "branch": "main"}}}).encode()
+    return json.dumps(
+        {
+            "name": "cart-api",
+            "url": "job/cart-api/",
+            "build": {
+                "full_url": "http://jenkins/job/cart-api/7/",
+                "number": 7,
+                "phase": "FINALIZED",
+                "status": "SUCCESS",
+                "url": "job/cart-api/7/",
+                "timestamp": 1700000000000,
+                "duration": 60000,
+                "scm": {"commit": "a" * 40, "branch": "main"},
+            },
+        }
+    ).encode()
 
 
 @pytest.mark.parametrize(("secret", "expected"), [("jenkins-secret", 202), ("other", 401)])
-def test_jenkins_notifications_need_the_flightdeck_signature(make_source, service, secret,
-                                                             expected):
-    source = make_source("jenkins", webhook_secret="jenkins-secret",
-                         repositories=[{"name": "cart-api", "service": service.slug}])
+def test_jenkins_notifications_need_the_flightdeck_signature(
+    make_source, service, secret, expected
+):
+    source = make_source(
+        "jenkins",
+        webhook_secret="jenkins-secret",
+        repositories=[{"name": "cart-api", "service": service.slug}],
+    )
     body = _jenkins_body()
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
-    response = post(f"/webhooks/jenkins/{source.slug}/", body,
-                    **{"X-Flightdeck-Signature": signature})
+    response = post(
+        f"/webhooks/jenkins/{source.slug}/", body, **{"X-Flightdeck-Signature": signature}
+    )
 
     assert response.status_code == expected
     assert RawEvent.objects.count() == (1 if expected == 202 else 0)
