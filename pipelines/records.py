@@ -214,7 +214,7 @@ def _apply_changes(source, service, records: list[ChangeRecord]) -> int:
                 committed_at=min(record.committed_at, old.committed_at)
                 if old
                 else record.committed_at,
-                title=record.title or (old.title if old else ""),
+                title=(record.title or (old.title if old else ""))[:500],
                 pull_request=record.pull_request or (old.pull_request if old else ""),
                 merged_at=record.merged_at or (old.merged_at if old else None),
                 url=record.url or (old.url if old else ""),
@@ -278,7 +278,7 @@ def _apply_incidents(source, service, records: list[IncidentRecord]) -> int:
                 source=source,
                 service=service,
                 external_id=r.external_id,
-                title=r.title,
+                title=r.title[:500],
                 opened_at=r.opened_at,
                 resolved_at=r.resolved_at,
                 url=r.url,
