@@ -34,3 +34,30 @@ def source_list() -> QuerySet[CISource]:
 
 def sync_runs_of(*, source: CISource, limit: int = 10) -> list[SyncRun]:
     return list(source.sync_runs.all()[:limit])
+
+
+def source_overview() -> list[CISource]:
+    """Sources with their latest sync run and record counts, for the Sources page."""
+    sources = list(
+        source_list().annotate(
+            run_count=Count("sync_runs", distinct=True),
+        )
+    )
+    latest = {}
+    for run in (
+        SyncRun.objects.filter(source__in=sources)
+        .order_by("source_id", "-queued_at")
+        .distinct("source_id")
+    ):
+        latest[run.source_id] = run
+    for source in sources:
+        source.latest_sync = latest.get(source.pk)
+    return sources
+
+
+def failed_raw_events(*, source: CISource, limit: int = 10) -> list[RawEvent]:
+    return list(
+        RawEvent.objects.filter(source=source, status=RawEvent.Status.FAILED).order_by("-id")[
+            :limit
+        ]
+    )

@@ -11,24 +11,26 @@ def navigation(request) -> dict:
     if not request.user.is_authenticated:
         return {}
     access = access_for(request.user)
+    # (label, url, the paths that belong to the area)
     areas = [
-        ("Home", reverse("home")),
-        ("Teams", reverse("team_list")),
-        ("Services", reverse("service_list")),
-        ("API", reverse("api_docs")),
+        ("Home", reverse("home"), [reverse("home")]),
+        ("Teams", reverse("team_list"), [reverse("team_list")]),
+        ("Services", reverse("service_list"), [reverse("service_list")]),
+        ("Delivery", reverse("deployment_list"),
+         [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")]),
     ]
+    if access.is_lead:
+        areas.append(("Sources", reverse("source_list"), [reverse("source_list")]))
+    areas.append(("API", reverse("api_docs"), [reverse("api_docs")]))
     if access.is_admin or request.user.is_staff:
-        areas.append(("Admin", reverse("admin:index")))
-    path = request.path
+        areas.append(("Admin", reverse("admin:index"), [reverse("admin:index")]))
     home = reverse("home")
     return {
         "nav_areas": [
-            {
-                "label": label,
-                "url": url,
-                "active": path == url if url == home else path.startswith(url),
-            }
-            for label, url in areas
+            {"label": label, "url": url,
+             "active": any(request.path == p if p == home else request.path.startswith(p)
+                           for p in prefixes)}
+            for label, url, prefixes in areas
         ],
         "user_access": access,
     }

@@ -193,6 +193,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a "status"; name each choice set so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "pipelines.models.STATUS_CHOICES",
+        "PushedDeploymentStatusEnum": ["success", "failure"],
+        "ConnectorKindEnum": "pipelines.api.CONNECTOR_KINDS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.schema.add_error_responses",

@@ -39,6 +39,7 @@ urlpatterns = [
     path("services/", views.service_list, name="service_list"),
     path("services/<slug:slug>/", views.service_detail, name="service_detail"),
     path("accounts/", include(account_patterns)),
+    path("", include("pipelines.urls")),
     path("healthz", healthz, name="healthz"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/", include(api_router.urls)),

@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from pipelines.connectors.base import Connector, RawItem, Record, Repository, RunStatus
 from pipelines.connectors.github_payloads import (
     NORMALISERS,
     deployment_state,
     is_production,
     parse_statuses,
 )
-
-from pipelines.connectors.base import Connector, RawItem, Record, Repository, RunStatus
 from pipelines.connectors.http import ConnectorError
 from pipelines.connectors.times import parse_time
 
