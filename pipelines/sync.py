@@ -2,15 +2,14 @@
 
 ``source_sync`` runs one sync of one source:
 
-1. Claim the source with a conditional UPDATE (only one sync per source at a time; a claim
-   expires so a dead worker cannot hold it forever, and the same sync run may re-claim it when
-   Celery redelivers its task).
+1. Take the source's advisory lock (one sync per source at a time; Postgres releases it when
+   a killed worker's connection closes, so Celery's redelivery can then run it to the end).
 2. For each configured repository, let the connector fetch since the repository's cursor (or
    the backfill window), storing raw events in batches and normalising them; after each batch,
    save the cursors together with what they cover, so a stop resumes where it was.
 3. A permanent error (bad token, missing repository) marks that repository and the others go on;
    a rate limit pauses the sync until the reset; a transient error is raised for Celery to retry.
-4. Write the outcome to the source in one UPDATE and release the claim.
+4. Write the outcome to the source in one UPDATE and release the lock.
 """
 
 from __future__ import annotations
@@ -20,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F, Func, JSONField, Q, Value
+from django.db import connection, transaction
 from django.utils import timezone
 
 from pipelines.connectors.base import Repository, SourceOptions, connector_class
@@ -33,7 +31,7 @@ from portal.crypto import SecretError
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-CLAIM_SECONDS = 30 * 60  # longer than any sync; expires if the worker died
+LOCK_NAMESPACE = 4_021  # first key of pg_try_advisory_lock(int, int): "source sync" locks
 
 
 class TransientSyncError(Exception):
@@ -52,33 +50,21 @@ class Progress:
     records: dict[str, int] = field(default_factory=dict)
 
 
-def source_claim(*, source: CISource, sync_run: SyncRun) -> bool:
-    """Take the per-source lock; True if this sync run holds it now."""
-    now = timezone.now()
-    claimed = (
-        CISource.objects.filter(pk=source.pk)
-        .filter(
-            Q(sync_claimed_until__isnull=True)
-            | Q(sync_claimed_until__lt=now)
-            | Q(sync_state__claimed_by=sync_run.pk)
-        )
-        .update(
-            sync_claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-            sync_state=_with_claim(source, sync_run.pk),
-        )
-    )
-    return claimed == 1
+def source_claim(*, source: CISource) -> bool:
+    """Take the per-source lock on this database session; True if it is ours now.
+
+    A PostgreSQL session advisory lock, not a row flag: it belongs to the worker's connection,
+    so a worker killed mid-sync releases it at once, and a task Celery redelivers while the
+    first delivery is still alive cannot take it and run the same sync twice.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+        return bool(cursor.fetchone()[0])
 
 
-def _with_claim(source: CISource, sync_run_id: int | None) -> Func:
-    # jsonb_set keeps the cursors other syncs wrote; only "claimed_by" changes.
-    return Func(
-        F("sync_state"),
-        Value("{claimed_by}"),
-        Value(sync_run_id, JSONField()),
-        function="jsonb_set",
-        output_field=JSONField(),
-    )
+def source_release(*, source: CISource) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, source.pk])
 
 
 def source_sync(
@@ -98,11 +84,20 @@ def source_sync(
     )
     if sync_run.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
         return sync_run  # a redelivered task of a sync that already finished
-    if not source_claim(source=source, sync_run=sync_run):
-        sync_run.status, sync_run.finished_at = SyncRun.Status.FAILED, timezone.now()
-        sync_run.message = "another sync of this source is running; skipped"
-        sync_run.save(update_fields=["status", "finished_at", "message"])
+    if not source_claim(source=source):
+        if sync_run.status == SyncRun.Status.QUEUED:
+            sync_run.status, sync_run.finished_at = SyncRun.Status.FAILED, timezone.now()
+            sync_run.message = "another sync of this source is running; skipped"
+            sync_run.save(update_fields=["status", "finished_at", "message"])
+        # else: a redelivery of this very sync while its first delivery still runs: leave it.
         return None
+    try:
+        return _run(source, sync_run, full, on_progress)
+    finally:
+        source_release(source=source)
+
+
+def _run(source: CISource, sync_run: SyncRun, full: bool, on_progress) -> SyncRun:
     source.refresh_from_db()
 
     repositories = [Repository(name=r["name"], service=r["service"]) for r in source.repositories]
@@ -234,15 +229,13 @@ def _report(sync_run: SyncRun, progress: Progress, on_progress) -> None:
 def _finish(
     source, sync_run, state, repository_errors, outcome, message, resume_at, progress
 ) -> None:
-    """Write the outcome to the source (one UPDATE) and the run record; release the claim."""
+    """Write the outcome to the source (one UPDATE) and the run record (the caller unlocks)."""
     now = timezone.now()
-    state.pop("claimed_by", None)
     succeeded = outcome in (SyncRun.Status.SUCCESS, SyncRun.Status.PARTIAL)
     next_poll = resume_at or now + timedelta(seconds=source.poll_interval_seconds)
     values = {
         "sync_state": state,
         "repository_errors": repository_errors,
-        "sync_claimed_until": None,
         "next_poll_at": next_poll,
     }
     if succeeded:

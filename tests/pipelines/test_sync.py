@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from pipelines.models import CISource, JobRun, PipelineRun, RawEvent, SyncRun
-from pipelines.sync import source_claim, source_sync
+from pipelines.sync import LOCK_NAMESPACE, source_sync
 from tests.pipelines.conftest import GITLAB_PROJECT, recorded_rows
 
 PIPELINES = recorded_rows("gitlab", "devlake-raw-gitlab-api-pipeline-details.csv")
@@ -53,7 +53,7 @@ def test_a_first_sync_stores_every_run_once_and_records_the_outcome(source, http
     assert sync_run.requests == len(httpserver.log)
     assert (source.last_error, source.repository_errors) == ("", {})
     assert source.last_success_at is not None and source.next_poll_at > source.last_success_at
-    assert source.sync_claimed_until is None
+    assert not lock_held_elsewhere(source), "the lock is released at the end"
 
 
 def test_a_second_sync_of_unchanged_data_stores_nothing_new(source, httpserver):
@@ -113,13 +113,40 @@ def test_a_rate_limit_pauses_the_sync_until_the_reset(source, httpserver):
     assert len(httpserver.log) == 1, "no hammering: one request, then wait for the reset"
 
 
-def test_only_one_sync_of_a_source_runs_at_a_time(source, httpserver):
-    holder = SyncRun.objects.create(source=source)
-    assert source_claim(source=source, sync_run=holder)
+def other_session():
+    """A second, real database session (the lock is per session, like a second worker)."""
+    import psycopg2
+    from django.db import connection
 
-    assert source_sync(source_id=source.pk) is None
-    assert httpserver.log == []
-    assert source_claim(source=source, sync_run=holder), "the holder may re-claim (redelivery)"
+    params = connection.get_connection_params()
+    session = psycopg2.connect(**params)
+    session.autocommit = True
+    return session
+
+
+def lock_held_elsewhere(source) -> bool:
+    session = other_session()
+    with session.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+        free = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_advisory_unlock_all()")
+    session.close()
+    return not free
+
+
+def test_only_one_sync_of_a_source_runs_at_a_time(source, httpserver):
+    worker = other_session()  # another worker holding this source's sync lock
+    with worker.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source.pk])
+
+    skipped = source_sync(source_id=source.pk)
+    worker.close()  # the worker dies: Postgres releases its lock with the connection
+    serve_project(httpserver)
+    after = source_sync(source_id=source.pk)
+
+    assert skipped is None
+    assert SyncRun.objects.filter(message__contains="another sync").count() == 1
+    assert after.status == SyncRun.Status.SUCCESS
 
 
 def test_the_command_syncs_and_prints_a_summary(source, httpserver, capsys):
