@@ -19,7 +19,7 @@ def admin_client(db, client):
 
 @pytest.mark.parametrize(
     "model",
-    [m for m in admin.site._registry if m._meta.app_label in {"portal", "authtoken"}],
+    [m for m in admin.site._registry if m._meta.app_label in {"portal", "authtoken", "pipelines"}],
     ids=lambda model: model._meta.label,
 )
 def test_every_model_has_a_working_changelist(admin_client, model):
