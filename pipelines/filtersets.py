@@ -25,6 +25,7 @@ class ScopedFilterSet(django_filters.FilterSet):
         help_text="Service slug.",
     )
     team = django_filters.ModelChoiceFilter(
+        label="Team",
         field_name="service__team",
         to_field_name="slug",
         queryset=Service.objects.none(),
@@ -41,7 +42,10 @@ class ScopedFilterSet(django_filters.FilterSet):
 def _time_range(field: str) -> tuple:
     return (
         UtcDateTimeFilter(
-            field_name=field, lookup_expr="gte", help_text=f"{field} at or after (ISO 8601)."
+            field_name=field,
+            lookup_expr="gte",
+            label="From",
+            help_text=f"{field} at or after (ISO 8601).",
         ),
         django_filters.IsoDateTimeFilter(
             field_name=field, lookup_expr="lt", help_text=f"{field} before (ISO 8601)."

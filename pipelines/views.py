@@ -105,9 +105,9 @@ def _record_list(request, *, model, filterset_class, template: str, related: tup
         *related
     )
     filterset = filterset_class(request.GET or None, queryset=queryset, user=request.user)
-    page = Paginator(filterset.qs if filterset.is_valid() else queryset.none(), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # Unbound (no query string): everything. Bound with errors: nothing, and the errors shown.
+    rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else queryset.none()
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
