@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.db.models import Prefetch
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -104,13 +102,6 @@ class CISourceSerializer(StrictModelSerializer):
 
     def get_record_counts(self, source) -> dict[str, int]:
         return selectors.source_record_counts(source=source)
-
-    def validate_deployment_pattern(self, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as error:
-            raise serializers.ValidationError(f"Not a valid regular expression: {error}") from None
-        return value
 
     def validate_repositories(self, value):
         names = [entry["name"] for entry in value]
@@ -260,7 +251,18 @@ class ChangeInputSerializer(serializers.Serializer):
     title = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class VisibleServiceMixin:
+    """``service`` accepts only services the caller may see: another team's is a 400."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["service"].queryset = visible_services(request.user)
+        return fields
+
+
+class DeploymentSerializer(VisibleServiceMixin, serializers.ModelSerializer):
     """Push: the deployment and the changes it brought; a repeat of ``external_id`` (per
     service) updates it. Environments not seen before are created."""
 
@@ -293,13 +295,6 @@ class DeploymentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["ref", "url"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["service"].queryset = visible_services(request.user)
-        return fields
-
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["environment"] = instance.environment.name
@@ -323,7 +318,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(VisibleServiceMixin, serializers.ModelSerializer):
     service = serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.none())
     deployment = StrictCharField(
         required=False,
@@ -348,13 +343,6 @@ class IncidentSerializer(serializers.ModelSerializer):
             "url",
         ]
         read_only_fields = ["url"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["service"].queryset = visible_services(request.user)
-        return fields
 
     def validate(self, attrs):
         if attrs.get("resolved_at") and attrs["resolved_at"] < attrs["opened_at"]:

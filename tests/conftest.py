@@ -61,3 +61,16 @@ def api_client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def client_for(org):
+    """``client_for(username)``: a browser client signed in as one of the ``org`` personas."""
+    from django.test import Client
+
+    def make(username: str) -> Client:
+        client = Client()
+        client.force_login(org.users[username])
+        return client
+
+    return make

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from pipelines.models import CISource, SyncRun
-
-
-@pytest.fixture
-def client_for(org):
-    def make(username: str) -> Client:
-        client = Client()
-        client.force_login(org.users[username])
-        return client
-
-    return make
 
 
 def form_data(**overrides) -> dict:

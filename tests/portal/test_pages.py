@@ -10,16 +10,6 @@ from tests.factories import ServiceFactory, TeamFactory
 
 
 @pytest.fixture
-def client_for(org):
-    def make(username: str) -> Client:
-        client = Client()
-        client.force_login(org.users[username])
-        return client
-
-    return make
-
-
-@pytest.fixture
 def services(org):
     return {
         "cart": ServiceFactory(team=org.checkout, name="Cart API", slug="cart-api", tier=1),
