@@ -7,6 +7,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from pipelines.models import CISource, JobRun, PipelineRun, RawEvent, SyncRun
 from pipelines.sync import LOCK_NAMESPACE, source_sync
@@ -182,3 +183,18 @@ def test_an_inactive_or_push_source_is_never_dispatched(source, make_source):
 
     assert dispatch_due_sources_task() == 0
     assert not SyncRun.objects.exists()
+
+
+def test_a_beat_tick_fired_twice_queues_one_sync_per_due_source(
+    source, django_capture_on_commit_callbacks
+):
+    from pipelines.tasks import dispatch_due_sources_task
+
+    with django_capture_on_commit_callbacks() as sent:
+        first, second = dispatch_due_sources_task(), dispatch_due_sources_task()
+
+    source.refresh_from_db()
+    assert (first, second) == (1, 0)
+    assert SyncRun.objects.filter(source=source, trigger="poll").count() == 1
+    assert len(sent) == 1
+    assert source.next_poll_at > timezone.now()
