@@ -47,8 +47,11 @@ def _time_range(field: str) -> tuple:
             label="From",
             help_text=f"{field} at or after (ISO 8601).",
         ),
-        django_filters.IsoDateTimeFilter(
-            field_name=field, lookup_expr="lt", help_text=f"{field} before (ISO 8601)."
+        UtcDateTimeFilter(
+            field_name=field,
+            lookup_expr="lt",
+            label="Until",
+            help_text=f"{field} before (ISO 8601).",
         ),
     )
 
@@ -78,7 +81,7 @@ class DeploymentFilterSet(ScopedFilterSet):
     environment = django_filters.ModelChoiceFilter(
         field_name="environment", to_field_name="slug", queryset=Environment.objects.all()
     )
-    production = StrictBooleanFilter(field_name="environment__is_production")
+    production = StrictBooleanFilter(field_name="environment__is_production", label="Production")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES)
     since, until = _time_range("finished_at")
 

@@ -17,6 +17,8 @@ class StrictBooleanField(forms.Field):
     """true/false/1/0 or nothing; anything else (django-filter's default reads "null" and
     "unknown" as "no filter") is a 400."""
 
+    widget = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+
     def to_python(self, value):
         word = str(value).strip().lower() if value is not None else ""
         if word == "":

@@ -155,3 +155,10 @@ def test_lists_are_filtered_and_scoped(org, api_client_for, lee, service):
     assert [d["external_id"] for d in failed] == ["d2"]
     assert len(in_range) == 2
     assert outsider["count"] == 0
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+def test_a_time_filter_with_an_extreme_utc_offset_is_converted_not_a_500(lee, service, param):
+    response = lee.get(f"/api/v1/deployments/?{param}=2026-01-01T00:00:00%2B22:30")
+
+    assert response.status_code == 200
