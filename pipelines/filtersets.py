@@ -100,7 +100,10 @@ class ChangeFilterSet(ScopedFilterSet):
 
 class IncidentFilterSet(ScopedFilterSet):
     open = StrictBooleanFilter(
-        field_name="resolved_at", lookup_expr="isnull", help_text="true: not resolved yet."
+        label="Open",
+        field_name="resolved_at",
+        lookup_expr="isnull",
+        help_text="true: not resolved yet.",
     )
     since, until = _time_range("opened_at")
 
