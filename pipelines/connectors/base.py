@@ -13,7 +13,6 @@ Connectors only fetch and parse: no ORM, no Celery. Errors are ``ConnectorError`
 from __future__ import annotations
 
 import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from datetime import datetime
 from enum import StrEnum
 from importlib import import_module
 from typing import Any, ClassVar
+
+import orjson
 
 from pipelines.connectors.http import SourceHttp
 
@@ -77,10 +78,12 @@ class RawItem:
 
     def fingerprint(self) -> str:
         """Stable id of this exact content: re-polling an unchanged object stores nothing new."""
-        body = json.dumps(
-            [self.kind, self.repository, self.payload, self.context], sort_keys=True, default=str
+        body = orjson.dumps(
+            [self.kind, self.repository, self.payload, self.context],
+            option=orjson.OPT_SORT_KEYS,
+            default=str,
         )
-        return hashlib.sha256(body.encode()).hexdigest()
+        return hashlib.sha256(body).hexdigest()
 
 
 # --- normalised records ---------------------------------------------------------------------

@@ -20,13 +20,16 @@ def parse_time(value: str | int | float | None) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError(f"not a timestamp: {value!r}")
     text = value.strip()
-    for hook_format in _HOOK_FORMATS:
+    try:  # ISO 8601 first: by far the most common, and fromisoformat is fast
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    for hook_format in _HOOK_FORMATS if parsed is None else ():
         try:
             parsed = datetime.strptime(text, hook_format)
+            break
         except ValueError:
             continue
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    if parsed is None:
+        raise ValueError(f"not a timestamp: {value!r}")
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
