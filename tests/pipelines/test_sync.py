@@ -198,3 +198,19 @@ def test_a_beat_tick_fired_twice_queues_one_sync_per_due_source(
     assert SyncRun.objects.filter(source=source, trigger="poll").count() == 1
     assert len(sent) == 1
     assert source.next_poll_at > timezone.now()
+
+
+def test_after_a_rate_limit_pause_the_next_sync_resumes_and_completes(source, httpserver):
+    reset = int(time.time()) + 3600
+    httpserver.expect_oneshot_request(f"{API}/pipelines").respond_with_data(
+        "Retry later",
+        status=429,
+        headers={"RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)},
+    )
+    paused = source_sync(source_id=source.pk)
+    serve_project(httpserver)  # the quota is back
+
+    resumed = source_sync(source_id=source.pk)
+
+    assert (paused.status, resumed.status) == (SyncRun.Status.PAUSED, SyncRun.Status.SUCCESS)
+    assert PipelineRun.objects.count() == len(PIPELINES)
