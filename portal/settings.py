@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
 ]
 # Our own apps, in dependency order: demo data and docs walk this list.
-PROJECT_APPS = ["portal", "pipelines"]
+PROJECT_APPS = ["portal", "pipelines", "reporting"]
 INSTALLED_APPS += PROJECT_APPS
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ from pipelines import api as pipelines_api
 from pipelines import webhooks
 from portal import api, views
 from portal.health import healthz
+from reporting import api as reporting_api
 
 api_router = DefaultRouter()
 api_router.register("teams", api.TeamViewSet, basename="team")
@@ -42,6 +43,7 @@ urlpatterns = [
     path("", include("pipelines.urls")),
     path("healthz", healthz, name="healthz"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
+    path("api/v1/metrics/dora/", reporting_api.DoraView.as_view(), name="metrics_dora"),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(

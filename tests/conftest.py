@@ -51,6 +51,14 @@ def org(db) -> Org:
 
 
 @pytest.fixture
+def service(org):
+    """Checkout's Cart API: the service most tests record deployments and runs for."""
+    from tests.factories import ServiceFactory
+
+    return ServiceFactory(team=org.checkout, name="Cart API", slug="cart-api")
+
+
+@pytest.fixture
 def api_client_for():
     """``api_client_for(user)``: an APIClient authenticated as ``user`` (None: anonymous)."""
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from pipelines import services
-from tests.factories import ServiceFactory
 
 FIXTURES = Path(__file__).parent / "connectors" / "fixtures"
 GITLAB_PROJECT = "merico-dev/ee/vdev.co"  # the project of the recorded DevLake GitLab rows
@@ -23,11 +22,6 @@ def recorded_rows(kind: str, name: str) -> list[dict]:
 
 def recorded(kind: str, name: str):
     return json.loads((FIXTURES / kind / name).read_text())
-
-
-@pytest.fixture
-def service(org):
-    return ServiceFactory(team=org.checkout, name="Cart API", slug="cart-api")
 
 
 @pytest.fixture

@@ -1,0 +1,116 @@
+"""``GET /api/v1/metrics/dora/``: the five keys for a service, a team or the organisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.access import visible_services, visible_teams
+from reporting.metrics.dora import DoraResult, Window
+from reporting.metrics.tiers import DEFAULT_REPORT, REPORTS, tier_for
+from reporting.selectors import dora_for
+
+MAX_RANGE_DAYS = 5 * 366
+DEFAULT_DAYS = 30
+
+
+class ScopeSerializer(serializers.Serializer):
+    service = serializers.SlugField(required=False, help_text="A service slug.")
+    team = serializers.SlugField(required=False, help_text="A team slug (all its services).")
+    start = serializers.DateField(required=False, help_text="First day, UTC (YYYY-MM-DD).")
+    end = serializers.DateField(required=False, help_text="Last day, UTC, inclusive.")
+    report = serializers.ChoiceField(
+        choices=REPORTS, default=DEFAULT_REPORT, help_text="DORA report year whose tiers to use."
+    )
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if attrs.get("service") and attrs.get("team"):
+            raise serializers.ValidationError({"team": ["Give a service or a team, not both."]})
+        end = attrs.get("end") or timezone.now().astimezone(UTC).date()
+        start = attrs.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if end < start:
+            raise serializers.ValidationError({"end": ["Must not be before start."]})
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise serializers.ValidationError({"end": ["The range may span at most 5 years."]})
+        services = visible_services(user)
+        scope = {"kind": "organisation"}
+        if attrs.get("service"):
+            services = services.filter(slug=attrs["service"])
+            if not services.exists():
+                raise serializers.ValidationError({"service": ["No such service."]})
+            scope = {"kind": "service", "slug": attrs["service"]}
+        elif attrs.get("team"):
+            if not visible_teams(user).filter(slug=attrs["team"]).exists():
+                raise serializers.ValidationError({"team": ["No such team."]})
+            services = services.filter(team__slug=attrs["team"])
+            scope = {"kind": "team", "slug": attrs["team"]}
+        scope.update(start=start.isoformat(), end=end.isoformat(), services=services.count())
+        return {
+            "window": Window(start, end),
+            "services": services,
+            "scope": scope,
+            "report": attrs["report"],
+        }
+
+
+def dora_body(result: DoraResult, *, scope: dict, report: str) -> dict:
+    def tier(key: str, value):
+        found = tier_for(key, value, report=report)
+        return found.value if found else None
+
+    return {
+        "scope": {**scope, "report": report},
+        "deployment_frequency": {
+            "count": result.deployment_count,
+            "per_day": result.per_day,
+            "tier": tier("deployment_frequency", result.per_day if result.counted else None),
+        },
+        "lead_time_for_changes": {
+            "median_seconds": result.lead_time_median,
+            "count": len(result.lead_times),
+            "tier": tier("lead_time_for_changes", result.lead_time_median),
+        },
+        "change_failure_rate": {
+            "rate": result.change_failure_rate,
+            "failed": result.failed_count,
+            "total": result.deployment_count,
+            "tier": tier("change_failure_rate", result.change_failure_rate),
+        },
+        "failed_deployment_recovery_time": {
+            "median_seconds": result.recovery_median,
+            "count": len(result.recovery_times),
+            "tier": tier("failed_deployment_recovery_time", result.recovery_median),
+        },
+        "deployment_rework_rate": {
+            "rate": result.rework_rate,
+            "rework": len(result.rework),
+            "total": result.deployment_count,
+        },
+    }
+
+
+class DoraView(APIView):
+    """The five DORA keys with their tiers; definitions in docs/metrics.md.
+
+    Counted deployments: successful production deployments finished in
+    [start 00:00 UTC, end + 1 day 00:00 UTC). Values are null where there is nothing to measure.
+    """
+
+    @extend_schema(
+        parameters=[ScopeSerializer],
+        responses={200: {"type": "object", "description": "The five keys (see the example)."}},
+        operation_id="metrics_dora",
+    )
+    def get(self, request):
+        # A plain dict: a QueryDict gets HTML-form semantics, where a blank value means "absent".
+        params = ScopeSerializer(data=request.query_params.dict(), context={"request": request})
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        result = dora_for(services=data["services"], window=data["window"])
+        return Response(dora_body(result, scope=data["scope"], report=data["report"]))

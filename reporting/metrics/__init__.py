@@ -1,0 +1,1 @@
+"""Pure metric functions over plain rows: no ORM, no Django (STYLE.md)."""
