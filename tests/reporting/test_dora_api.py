@@ -129,6 +129,7 @@ def test_an_empty_range_is_nulls_not_errors(lee):
         ("team=no-such-team", "team"),
         ("service=cart-api&team=checkout", "team"),
         ("report=2019", "report"),
+        ("team=", "team"),
     ],
 )
 def test_bad_parameters_are_a_400_with_a_reason(lee, query, field):
