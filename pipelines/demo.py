@@ -113,7 +113,7 @@ PROFILES = {
     "Catalog": Profile(0.92, (2,), (4, 10), (6, 160), (2, 6), 0.07, 0.05, (3, 20),
                        ("build", "unit-tests", "integration-tests", "deploy"), 0.5, "main",
                        flaky=0.25),
-    "Mobile": Profile(0, (), (25, 45), (24 * 7, 24 * 35), (24, 72), 0, 0, (4, 20),
+    "Mobile": Profile(0, (), (25, 45), (24 * 20, 24 * 70), (24, 72), 0, 0, (4, 20),
                       ("build", "unit-tests", "deploy"), 0.3, deploy_minutes=(20, 60),
                       flag_fixes=True),
     "Platform": Profile(0.7, WORKDAYS, (1, 4), (6, 40), (0.2, 2), 0.04, 0.03, (0.5, 4),

@@ -16,8 +16,12 @@ def navigation(request) -> dict:
         ("Home", reverse("home"), [reverse("home")]),
         ("Teams", reverse("team_list"), [reverse("team_list")]),
         ("Services", reverse("service_list"), [reverse("service_list")]),
-        ("Delivery", reverse("deployment_list"),
-         [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")]),
+        ("Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
+        (
+            "Delivery",
+            reverse("deployment_list"),
+            [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")],
+        ),
     ]
     if access.is_lead:
         areas.append(("Sources", reverse("source_list"), [reverse("source_list")]))
@@ -27,9 +31,13 @@ def navigation(request) -> dict:
     home = reverse("home")
     return {
         "nav_areas": [
-            {"label": label, "url": url,
-             "active": any(request.path == p if p == home else request.path.startswith(p)
-                           for p in prefixes)}
+            {
+                "label": label,
+                "url": url,
+                "active": any(
+                    request.path == p if p == home else request.path.startswith(p) for p in prefixes
+                ),
+            }
             for label, url, prefixes in areas
         ],
         "user_access": access,

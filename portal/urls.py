@@ -12,6 +12,7 @@ from pipelines import webhooks
 from portal import api, views
 from portal.health import healthz
 from reporting import api as reporting_api
+from reporting import views as reporting_views
 
 api_router = DefaultRouter()
 api_router.register("teams", api.TeamViewSet, basename="team")
@@ -41,9 +42,15 @@ urlpatterns = [
     path("services/<slug:slug>/", views.service_detail, name="service_detail"),
     path("accounts/", include(account_patterns)),
     path("", include("pipelines.urls")),
+    path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/metrics/dora/", reporting_api.DoraView.as_view(), name="metrics_dora"),
+    path(
+        "api/v1/metrics/dora/trend/",
+        reporting_api.DoraTrendView.as_view(),
+        name="metrics_dora_trend",
+    ),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(

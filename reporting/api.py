@@ -11,9 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.access import visible_services, visible_teams
-from reporting.metrics.dora import DoraResult, Window
-from reporting.metrics.tiers import DEFAULT_REPORT, REPORTS, tier_for
-from reporting.selectors import dora_for
+from reporting.metrics.dora import Window
+from reporting.metrics.tiers import DEFAULT_REPORT, REPORTS
+from reporting.selectors import dora_for, dora_trend
+from reporting.summary import dora_summary
 
 MAX_RANGE_DAYS = 5 * 366
 DEFAULT_DAYS = 30
@@ -59,42 +60,6 @@ class ScopeSerializer(serializers.Serializer):
         }
 
 
-def dora_body(result: DoraResult, *, scope: dict, report: str) -> dict:
-    def tier(key: str, value):
-        found = tier_for(key, value, report=report)
-        return found.value if found else None
-
-    return {
-        "scope": {**scope, "report": report},
-        "deployment_frequency": {
-            "count": result.deployment_count,
-            "per_day": result.per_day,
-            "tier": tier("deployment_frequency", result.per_day if result.counted else None),
-        },
-        "lead_time_for_changes": {
-            "median_seconds": result.lead_time_median,
-            "count": len(result.lead_times),
-            "tier": tier("lead_time_for_changes", result.lead_time_median),
-        },
-        "change_failure_rate": {
-            "rate": result.change_failure_rate,
-            "failed": result.failed_count,
-            "total": result.deployment_count,
-            "tier": tier("change_failure_rate", result.change_failure_rate),
-        },
-        "failed_deployment_recovery_time": {
-            "median_seconds": result.recovery_median,
-            "count": len(result.recovery_times),
-            "tier": tier("failed_deployment_recovery_time", result.recovery_median),
-        },
-        "deployment_rework_rate": {
-            "rate": result.rework_rate,
-            "rework": len(result.rework),
-            "total": result.deployment_count,
-        },
-    }
-
-
 class DoraView(APIView):
     """The five DORA keys with their tiers; definitions in docs/metrics.md.
 
@@ -113,4 +78,45 @@ class DoraView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         result = dora_for(services=data["services"], window=data["window"])
-        return Response(dora_body(result, scope=data["scope"], report=data["report"]))
+        return Response(
+            {
+                "scope": {**data["scope"], "report": data["report"]},
+                **dora_summary(result, report=data["report"]),
+            }
+        )
+
+
+class TrendSerializer(ScopeSerializer):
+    bucket = serializers.ChoiceField(choices=["week", "month"], default="week")
+
+    def validate(self, attrs):
+        bucket = attrs.pop("bucket")
+        return {**super().validate(attrs), "bucket": bucket}
+
+
+class DoraTrendView(APIView):
+    """The five keys per week (Monday-Sunday) or calendar month inside the range."""
+
+    @extend_schema(
+        parameters=[TrendSerializer],
+        operation_id="metrics_dora_trend",
+        responses={200: {"type": "object"}},
+    )
+    def get(self, request):
+        params = TrendSerializer(data=request.query_params.dict(), context={"request": request})
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        points = dora_trend(services=data["services"], window=data["window"], bucket=data["bucket"])
+        return Response(
+            {
+                "scope": {**data["scope"], "report": data["report"], "bucket": data["bucket"]},
+                "points": [
+                    {
+                        "start": part.start.isoformat(),
+                        "end": part.end.isoformat(),
+                        **dora_summary(result, report=data["report"]),
+                    }
+                    for part, result in points
+                ],
+            }
+        )

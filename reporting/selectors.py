@@ -13,6 +13,8 @@ Reads exactly what the definitions need (docs/metrics.md):
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 
@@ -46,8 +48,58 @@ def _deployment_rows(queryset: QuerySet[Deployment]) -> dict[int, DeploymentRow]
     }
 
 
+@dataclass(frozen=True)
+class DoraRows:
+    """Everything the definitions need for one scope and window (and any window inside it)."""
+
+    deployments: list[DeploymentRow]
+    changes: list[ChangeRow]
+    incidents: list[IncidentRow]
+
+
 def dora_for(*, services: QuerySet[Service], window: Window) -> DoraResult:
     """The five keys for ``services`` over ``window``."""
+    rows = dora_rows(services=services, window=window)
+    return compute(
+        window=window, deployments=rows.deployments, changes=rows.changes, incidents=rows.incidents
+    )
+
+
+def dora_trend(
+    *, services: QuerySet[Service], window: Window, bucket: str
+) -> list[tuple[Window, DoraResult]]:
+    """The keys per week (Monday to Sunday) or calendar month inside ``window``: one read."""
+    rows = dora_rows(services=services, window=window)
+    return [
+        (
+            part,
+            compute(
+                window=part,
+                deployments=rows.deployments,
+                changes=rows.changes,
+                incidents=rows.incidents,
+            ),
+        )
+        for part in buckets(window, bucket)
+    ]
+
+
+def buckets(window: Window, bucket: str) -> list[Window]:
+    """``window`` cut into weeks or months, the first and last cut to the window's bounds."""
+    parts, start = [], window.start
+    while start <= window.end:
+        if bucket == "week":
+            stop = start + timedelta(days=6 - start.weekday())
+        else:
+            next_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+            stop = next_month - timedelta(days=1)
+        parts.append(Window(start, min(stop, window.end)))
+        start = min(stop, window.end) + timedelta(days=1)
+    return parts
+
+
+def dora_rows(*, services: QuerySet[Service], window: Window) -> DoraRows:
+    """Read the rows of ``services`` that ``window`` (or any window inside it) needs."""
     service_ids = list(services.values_list("id", flat=True))
     deployments = _deployment_rows(
         Deployment.objects.filter(
@@ -97,6 +149,4 @@ def dora_for(*, services: QuerySet[Service], window: Window) -> DoraResult:
     ]
     named = {i.deployment_id for i in incidents if i.deployment_id} - set(deployments)
     deployments.update(_deployment_rows(Deployment.objects.filter(id__in=named)))
-    return compute(
-        window=window, deployments=list(deployments.values()), changes=changes, incidents=incidents
-    )
+    return DoraRows(deployments=list(deployments.values()), changes=changes, incidents=incidents)

@@ -1,0 +1,88 @@
+"""The DORA dashboard: organisation -> team -> service, with tiers, trends and drill-down."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from portal.access import visible_services, visible_teams
+from reporting.charts import trend_html
+from reporting.metrics.dora import Window
+from reporting.metrics.tiers import DEFAULT_REPORT
+from reporting.selectors import dora_for, dora_trend
+from reporting.summary import dora_summary
+
+RANGES = {"30": 30, "90": 90, "180": 180, "365": 365}
+
+
+@login_required
+def dora_dashboard(request):
+    days = RANGES.get(request.GET.get("days", "90"), 90)
+    end = timezone.now().astimezone(UTC).date()
+    window = Window(end - timedelta(days=days - 1), end)
+    services, teams = visible_services(request.user), visible_teams(request.user)
+    team_slug, service_slug = request.GET.get("team"), request.GET.get("service")
+
+    if service_slug:
+        services = services.filter(slug=service_slug)
+        if not services.exists():
+            raise Http404
+        scope_name, breakdown = services.get().name, []
+    elif team_slug:
+        team = teams.filter(slug=team_slug).first()
+        if team is None:
+            raise Http404
+        services = services.filter(team=team)
+        scope_name = team.name
+        breakdown = [
+            ("service", s.slug, s.name, services.filter(pk=s.pk)) for s in services.order_by("name")
+        ]
+    else:
+        scope_name = "Organisation"
+        breakdown = [
+            ("team", t.slug, t.name, services.filter(team=t)) for t in teams.order_by("name")
+        ]
+
+    summary = dora_summary(dora_for(services=services, window=window), report=DEFAULT_REPORT)
+    rows = [
+        {
+            "kind": kind,
+            "slug": slug,
+            "name": name,
+            **dora_summary(dora_for(services=scoped, window=window), report=DEFAULT_REPORT),
+        }
+        for kind, slug, name, scoped in breakdown
+    ]
+    drill = {
+        "production": "true",
+        "since": window.begins.isoformat(),
+        "until": window.ends.isoformat(),
+    }
+    if service_slug:
+        drill["service"] = service_slug
+    elif team_slug:
+        drill["team"] = team_slug
+    context = {
+        "scope_name": scope_name,
+        "team_slug": team_slug,
+        "service_slug": service_slug,
+        "days": str(days),
+        "ranges": RANGES,
+        "window": window,
+        "summary": summary,
+        "rows": rows,
+        "trend": trend_html(dora_trend(services=services, window=window, bucket="week")),
+        "deployments_url": "/deployments/?" + urlencode(drill),
+        "incidents_url": "/incidents/?"
+        + urlencode(
+            {k: v for k, v in drill.items() if k not in {"production", "since", "until"}}
+            | {"since": window.begins.isoformat()}
+        ),
+        "has_services": services.exists(),
+    }
+    return render(request, "reporting/dora.html", context)

@@ -1,0 +1,62 @@
+"""The DORA dashboard and the trend endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reporting.test_dora_api import lee  # noqa: F401 (the pushed hand-computed world)
+
+
+def test_the_trend_cuts_the_range_into_weeks_and_agrees_with_the_totals(lee):  # noqa: F811
+    body = lee.get(
+        "/api/v1/metrics/dora/trend/?service=cart-api&start=2026-02-23&end=2026-03-08&bucket=week"
+    ).json()
+
+    # Monday 23 Feb - Sunday 1 Mar, then Monday 2 - Sunday 8 Mar.
+    assert [(p["start"], p["end"]) for p in body["points"]] == [
+        ("2026-02-23", "2026-03-01"),
+        ("2026-03-02", "2026-03-08"),
+    ]
+    # D1 (28 Feb) and D2 (1 Mar) in the first week; D5 (2 Mar 23:30 UTC) and D6 (3 Mar) after.
+    assert [p["deployment_frequency"]["count"] for p in body["points"]] == [2, 2]
+
+
+def test_months_are_calendar_months(lee):  # noqa: F811
+    body = lee.get(
+        "/api/v1/metrics/dora/trend/?start=2026-02-15&end=2026-03-10&bucket=month"
+    ).json()
+
+    assert [(p["start"], p["end"]) for p in body["points"]] == [
+        ("2026-02-15", "2026-02-28"),
+        ("2026-03-01", "2026-03-10"),
+    ]
+
+
+def test_a_bad_bucket_is_a_400(lee):  # noqa: F811
+    assert lee.get("/api/v1/metrics/dora/trend/?bucket=day").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["", "?team=checkout", "?service=cart-api&days=365"])
+def test_the_dashboard_renders_each_level_with_drill_down_links(client_for, service, query):
+    response = client_for("lee").get(f"/metrics/{query}")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Deployment frequency" in content and "/deployments/?" in content
+    assert "vendor/plotly.min.js" in content
+
+
+def test_an_unknown_or_foreign_scope_is_a_404(client_for, service):
+    assert client_for("lee").get("/metrics/?team=nope").status_code == 404
+    assert client_for("kim").get("/metrics/?service=cart-api").status_code == 404
+
+
+def test_plotly_js_comes_from_the_installed_package_not_a_cdn():
+    from django.contrib.staticfiles import finders
+
+    found = finders.find("vendor/plotly.min.js")
+
+    assert found is not None and found.endswith("plotly/package_data/plotly.min.js")
+    from reporting.finders import PlotlyFinder
+
+    assert [path for path, _ in PlotlyFinder().list([])] == ["plotly.min.js"]
