@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from pipelines import api as pipelines_api
-from pipelines import webhooks
+from pipelines import push_api, webhooks
 from portal import api, views
 from portal.health import healthz
 from reporting import api as reporting_api
@@ -21,9 +21,9 @@ api_router.register("environments", api.EnvironmentViewSet, basename="environmen
 api_router.register("ci-sources", pipelines_api.CISourceViewSet, basename="cisource")
 api_router.register("runs", pipelines_api.PipelineRunViewSet, basename="pipelinerun")
 api_router.register("jobs", pipelines_api.JobRunViewSet, basename="jobrun")
-api_router.register("deployments", pipelines_api.DeploymentViewSet, basename="deployment")
+api_router.register("deployments", push_api.DeploymentViewSet, basename="deployment")
 api_router.register("changes", pipelines_api.ChangeViewSet, basename="change")
-api_router.register("incidents", pipelines_api.IncidentViewSet, basename="incident")
+api_router.register("incidents", push_api.IncidentViewSet, basename="incident")
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
