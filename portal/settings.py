@@ -254,6 +254,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 WORKER_HEARTBEAT_SECONDS = 10
+# Pipeline health: what a CI minute costs (one rate for every runner for now).
+CI_COST_PER_MINUTE = float(env_str("CI_COST_PER_MINUTE", "0.008") or 0.008)
 WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- logging ----------------------------------------------------------------------------------

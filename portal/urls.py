@@ -51,6 +51,11 @@ urlpatterns = [
         reporting_api.DoraTrendView.as_view(),
         name="metrics_dora_trend",
     ),
+    path(
+        "api/v1/metrics/pipeline-health/",
+        reporting_api.PipelineHealthView.as_view(),
+        name="metrics_pipeline_health",
+    ),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(

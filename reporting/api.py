@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,7 +15,7 @@ from rest_framework.views import APIView
 from portal.access import visible_services, visible_teams
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT, REPORTS
-from reporting.selectors import dora_for, dora_trend
+from reporting.selectors import dora_for, dora_trend, health_for
 from reporting.summary import dora_summary
 
 MAX_RANGE_DAYS = 5 * 366
@@ -118,5 +120,32 @@ class DoraTrendView(APIView):
                     }
                     for part, result in points
                 ],
+            }
+        )
+
+
+class PipelineHealthView(APIView):
+    """Pipeline health of the runs created in the range; definitions in docs/metrics.md."""
+
+    @extend_schema(
+        parameters=[ScopeSerializer],
+        operation_id="metrics_pipeline_health",
+        responses={200: {"type": "object"}},
+    )
+    def get(self, request):
+        params = ScopeSerializer(data=request.query_params.dict(), context={"request": request})
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        health = health_for(
+            services=data["services"],
+            window=data["window"],
+            cost_per_minute=settings.CI_COST_PER_MINUTE,
+            now=timezone.now(),
+        )
+        return Response(
+            {
+                "scope": data["scope"],
+                **asdict(health),
+                "cost_per_minute": settings.CI_COST_PER_MINUTE,
             }
         )

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 
-from pipelines.models import Change, Deployment, Incident
+from pipelines.models import Change, Deployment, Incident, JobRun, PipelineRun
 from portal.models import Service
 from reporting.metrics.dora import (
     ChangeRow,
@@ -28,6 +28,7 @@ from reporting.metrics.dora import (
     Window,
     compute,
 )
+from reporting.metrics.health import HealthResult, JobRow, RunRow, compute_health
 
 SUCCESS = "success"
 
@@ -150,3 +151,46 @@ def dora_rows(*, services: QuerySet[Service], window: Window) -> DoraRows:
     named = {i.deployment_id for i in incidents if i.deployment_id} - set(deployments)
     deployments.update(_deployment_rows(Deployment.objects.filter(id__in=named)))
     return DoraRows(deployments=list(deployments.values()), changes=changes, incidents=incidents)
+
+
+def health_for(
+    *, services: QuerySet[Service], window: Window, cost_per_minute: float, now
+) -> HealthResult:
+    """Pipeline health of ``services`` over ``window`` (runs created in it, plus the
+    default-branch runs of the week before, so a red spell begun earlier is measured)."""
+    service_rows = {s.pk: s.default_branch for s in services.only("id", "default_branch")}
+    runs = [
+        RunRow(
+            id=r["id"],
+            service_id=r["service_id"],
+            status=r["status"],
+            created_at=r["created_at"],
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            sha=r["sha"],
+            on_default_branch=r["branch"] == service_rows[r["service_id"]],
+        )
+        for r in PipelineRun.objects.filter(
+            service_id__in=list(service_rows),
+            created_at__gte=window.begins - timedelta(days=7),
+            created_at__lt=window.ends,
+        ).values(
+            "id", "service_id", "status", "created_at", "started_at", "finished_at", "sha", "branch"
+        )
+    ]
+    in_window = [r.id for r in runs if r.created_at in window]
+    jobs = [
+        JobRow(
+            run_id=j["run_id"],
+            name=j["name"],
+            status=j["status"],
+            started_at=j["started_at"],
+            finished_at=j["finished_at"],
+        )
+        for j in JobRun.objects.filter(run_id__in=in_window).values(
+            "run_id", "name", "status", "started_at", "finished_at"
+        )
+    ]
+    return compute_health(
+        window=window, runs=runs, jobs=jobs, cost_per_minute=cost_per_minute, now=now
+    )
