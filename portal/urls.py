@@ -43,6 +43,7 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("", include("pipelines.urls")),
     path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
+    path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/metrics/dora/", reporting_api.DoraView.as_view(), name="metrics_dora"),

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from pipelines.models import Deployment, Incident
 from portal.access import visible_services, visible_teams
 from reporting.charts import trend_html
 from reporting.metrics.dora import Window
@@ -86,3 +87,69 @@ def dora_dashboard(request):
         "has_services": services.exists(),
     }
     return render(request, "reporting/dora.html", context)
+
+
+EXPLAIN_LIMIT = 200
+
+
+@login_required
+def dora_explain(request):
+    """Every counted deployment of the scope and range, and why each number counts it."""
+    days = RANGES.get(request.GET.get("days", "90"), 90)
+    end = timezone.now().astimezone(UTC).date()
+    window = Window(end - timedelta(days=days - 1), end)
+    services = visible_services(request.user)
+    scope_name = "Organisation"
+    if request.GET.get("service"):
+        services = services.filter(slug=request.GET["service"])
+        scope_name = services.first().name if services.exists() else None
+    elif request.GET.get("team"):
+        team = visible_teams(request.user).filter(slug=request.GET["team"]).first()
+        services = services.filter(team=team) if team else services.none()
+        scope_name = team.name if team else None
+    if scope_name is None:
+        raise Http404
+    result = dora_for(services=services, window=window)
+    counted = sorted(result.counted, key=lambda d: d.finished_at, reverse=True)[:EXPLAIN_LIMIT]
+    records = Deployment.objects.select_related("service", "environment").in_bulk(
+        [d.id for d in counted]
+    )
+    incident_ids = {i.id for rows in result.attributed.values() for i in rows} | {
+        i.id for rows in result.open_incidents.values() for i in rows
+    }
+    incidents = Incident.objects.in_bulk(incident_ids)
+    rows = []
+    for row in counted:
+        attributed = [
+            {
+                "incident": incidents[i.id],
+                "how": "explicit" if i.deployment_id else "by time",
+                "recovered": (i.resolved_at - row.finished_at).total_seconds()
+                if i.resolved_at
+                else None,
+            }
+            for i in result.attributed.get(row.id, [])
+        ]
+        rows.append(
+            {
+                "deployment": records[row.id],
+                "changes": sorted(result.first_changes.get(row.id, []), key=lambda c: -c[1]),
+                "attributed": attributed,
+                "rework": "marked rework"
+                if row.is_rework
+                else ", ".join(
+                    f"{incidents[i.id].external_id} open"
+                    for i in result.open_incidents.get(row.id, [])
+                ),
+            }
+        )
+    context = {
+        "scope_name": scope_name,
+        "window": window,
+        "rows": rows,
+        "days": str(days),
+        "total": result.deployment_count,
+        "limit": EXPLAIN_LIMIT,
+        "back": "/metrics/?" + request.GET.urlencode(),
+    }
+    return render(request, "reporting/dora_explain.html", context)

@@ -92,7 +92,10 @@ class DoraResult:
     attributed: dict[int, list[IncidentRow]]  # counted deployment id -> incidents
     recovery_times: list[float]
     rework: list[DeploymentRow]
-    explanations: dict[str, list[str]] = field(default_factory=dict)
+    # counted deployment id -> the changes it brought first, with their lead time in seconds
+    first_changes: dict[int, list[tuple[ChangeRow, float]]] = field(default_factory=dict)
+    # counted deployment id -> the open incidents that made it rework
+    open_incidents: dict[int, list[IncidentRow]] = field(default_factory=dict)
 
     @property
     def deployment_count(self) -> int:
@@ -203,11 +206,12 @@ def compute(
     )
     counted_ids = {d.id for d in counted}
 
-    lead_times = [
-        (deployment.finished_at - change.committed_at).total_seconds()
-        for change, deployment in _first_deployment_of_each_change(changes, by_id)
-        if deployment.id in counted_ids
-    ]
+    first_changes: dict[int, list[tuple[ChangeRow, float]]] = defaultdict(list)
+    for change, deployment in _first_deployment_of_each_change(changes, by_id):
+        if deployment.id in counted_ids:
+            lead = (deployment.finished_at - change.committed_at).total_seconds()
+            first_changes[deployment.id].append((change, lead))
+    lead_times = [lead for rows in first_changes.values() for _change, lead in rows]
 
     all_attributed = attribute_incidents(incidents, deployments)
     attributed = {d: rows for d, rows in all_attributed.items() if d in counted_ids}
@@ -221,16 +225,16 @@ def compute(
     open_by_service: dict[int, list[IncidentRow]] = defaultdict(list)
     for incident in incidents:
         open_by_service[incident.service_id].append(incident)
-    rework = [
-        d
-        for d in counted
-        if d.is_rework
-        or any(
-            i.opened_at <= d.finished_at
-            and (i.resolved_at is None or i.resolved_at > d.finished_at)
+    open_incidents = {
+        d.id: [
+            i
             for i in open_by_service.get(d.service_id, ())
-        )
-    ]
+            if i.opened_at <= d.finished_at
+            and (i.resolved_at is None or i.resolved_at > d.finished_at)
+        ]
+        for d in counted
+    }
+    rework = [d for d in counted if d.is_rework or open_incidents[d.id]]
     return DoraResult(
         counted=counted,
         days=window.days,
@@ -238,4 +242,6 @@ def compute(
         attributed=attributed,
         recovery_times=recovery_times,
         rework=rework,
+        first_changes=dict(first_changes),
+        open_incidents={d: rows for d, rows in open_incidents.items() if rows},
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 
 from tests.reporting.test_dora_api import lee  # noqa: F401 (the pushed hand-computed world)
 
@@ -60,3 +63,21 @@ def test_plotly_js_comes_from_the_installed_package_not_a_cdn():
     from reporting.finders import PlotlyFinder
 
     assert [path for path, _ in PlotlyFinder().list([])] == ["plotly.min.js"]
+
+
+def test_the_explanation_says_why_each_deployment_counts(lee, client_for):  # noqa: F811
+    # The world of test_dora_api.py seen on 10 March 2026 over 30 days: D1, D2, D5, D6 count.
+    with time_machine.travel(datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False):
+        response = client_for("lee").get("/metrics/explain/?service=cart-api&days=30")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "4 counted deployments" in content
+    assert "I3 attributed explicit; recovered in" in content  # named D1 itself
+    assert "I1 attributed by time; recovered in 1.5 h" in content  # D2 at 10:00 -> 11:30
+    assert "I2 attributed by time; still open" in content
+    assert "I2 open" in content and "I4 open" in content  # D5 and D1 finished during them
+
+
+def test_the_explanation_of_an_unknown_scope_is_a_404(client_for, service):
+    assert client_for("lee").get("/metrics/explain/?team=nope").status_code == 404
