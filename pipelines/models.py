@@ -96,6 +96,7 @@ class SyncRun(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=20, default="poll")  # poll | manual | command
     full = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="deliveries of its task")
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

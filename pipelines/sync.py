@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from pipelines.connectors.base import Repository, SourceOptions, connector_class
@@ -31,6 +32,7 @@ from portal.crypto import SecretError
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+MAX_ATTEMPTS = 6  # the first delivery and pipelines.tasks.source_sync_task's 5 retries
 LOCK_NAMESPACE = 4_021  # first key of pg_try_advisory_lock(int, int): "source sync" locks
 
 
@@ -84,6 +86,18 @@ def source_sync(
     )
     if sync_run.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
         return sync_run  # a redelivered task of a sync that already finished
+    # The broker keeps no delivery count: a sync that kills its worker every time (out of
+    # memory) would be redelivered for ever, so count deliveries here and give up.
+    SyncRun.objects.filter(pk=sync_run.pk).update(attempts=F("attempts") + 1)
+    sync_run.refresh_from_db(fields=["attempts"])
+    if sync_run.attempts > MAX_ATTEMPTS:
+        SyncRun.objects.filter(pk=sync_run.pk).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=timezone.now(),
+            message=f"gave up after {MAX_ATTEMPTS} attempts (the worker failed each time)",
+        )
+        sync_run.refresh_from_db()
+        return sync_run
     if not source_claim(source=source):
         if sync_run.status == SyncRun.Status.QUEUED:
             sync_run.status, sync_run.finished_at = SyncRun.Status.FAILED, timezone.now()
@@ -142,13 +156,16 @@ def _run(source: CISource, sync_run: SyncRun, full: bool, on_progress) -> SyncRu
     except RateLimited as error:
         outcome, message, resume_at = SyncRun.Status.PAUSED, error.message, error.resume_at
     except ConnectorError as error:
+        # A poll is retried by Celery with this same run: leave it queued for that retry (a
+        # foreground command has no retry, so its run fails). Cursors saved so far are kept.
+        retried = sync_run.trigger != "command"
         _finish(
             source,
             sync_run,
             state,
             repository_errors,
-            SyncRun.Status.FAILED,
-            error.message,
+            SyncRun.Status.QUEUED if retried else SyncRun.Status.FAILED,
+            f"will retry: {error.message}" if retried else error.message,
             None,
             progress,
         )
@@ -247,7 +264,7 @@ def _finish(
     CISource.objects.filter(pk=source.pk).update(**values)
     SyncRun.objects.filter(pk=sync_run.pk).update(
         status=outcome,
-        finished_at=now,
+        finished_at=None if outcome == SyncRun.Status.QUEUED else now,
         message=message,
         repositories_done=progress.repositories_done,
         requests=progress.requests,

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -79,6 +80,14 @@ class HttpResponse:
         """The ``Link: <...>; rel="next"`` target (GitHub, GitLab), or None on the last page."""
         match = LINK_NEXT.search(self.headers.get("Link", ""))
         return match.group(1) if match else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    return parsed.astimezone(UTC) if parsed and parsed.tzinfo else None
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -266,6 +275,9 @@ class SourceHttp:
         retry_after = self._header_int(response, "Retry-After")
         if retry_after is not None:
             return now + timedelta(seconds=retry_after)
+        retry_date = _http_date(response.headers.get("Retry-After"))
+        if retry_date is not None:  # RFC 9110 allows a date instead of seconds
+            return max(retry_date, now)
         reset = self._header_int(response, "X-RateLimit-Reset", "RateLimit-Reset")
         if reset is not None:
             return max(datetime.fromtimestamp(reset, UTC), now)

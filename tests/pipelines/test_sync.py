@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from pipelines.models import CISource, JobRun, PipelineRun, RawEvent, SyncRun
-from pipelines.sync import LOCK_NAMESPACE, source_sync
+from pipelines.sync import LOCK_NAMESPACE, MAX_ATTEMPTS, TransientSyncError, source_sync
 from tests.pipelines.conftest import GITLAB_PROJECT, recorded_rows
 
 PIPELINES = recorded_rows("gitlab", "devlake-raw-gitlab-api-pipeline-details.csv")
@@ -214,3 +214,31 @@ def test_after_a_rate_limit_pause_the_next_sync_resumes_and_completes(source, ht
 
     assert (paused.status, resumed.status) == (SyncRun.Status.PAUSED, SyncRun.Status.SUCCESS)
     assert PipelineRun.objects.count() == len(PIPELINES)
+
+
+def test_a_transient_failure_leaves_the_run_queued_for_celerys_retry(source, httpserver):
+    httpserver.expect_request(f"{API}/pipelines").respond_with_data("down", status=503)
+    sync_run = SyncRun.objects.create(source=source, trigger="poll")
+
+    with pytest.raises(TransientSyncError):
+        source_sync(source_id=source.pk, sync_run_id=sync_run.pk)
+    sync_run.refresh_from_db()
+    assert (sync_run.status, sync_run.finished_at) == (SyncRun.Status.QUEUED, None)
+
+    httpserver.clear()
+    serve_project(httpserver)  # the server is back; Celery retries the same run
+    retried = source_sync(source_id=source.pk, sync_run_id=sync_run.pk)
+
+    assert (retried.status, retried.attempts) == (SyncRun.Status.SUCCESS, 2)
+    assert PipelineRun.objects.count() == len(PIPELINES)
+
+
+def test_a_sync_delivered_too_often_gives_up(source, httpserver):
+    sync_run = SyncRun.objects.create(
+        source=source, status=SyncRun.Status.RUNNING, attempts=MAX_ATTEMPTS
+    )
+
+    given_up = source_sync(source_id=source.pk, sync_run_id=sync_run.pk)
+
+    assert given_up.status == SyncRun.Status.FAILED and "gave up" in given_up.message
+    assert httpserver.log == []

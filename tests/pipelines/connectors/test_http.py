@@ -433,3 +433,18 @@ def test_it_refuses_a_base_url_that_is_not_http(base_url):
         SourceHttp(base_url)
 
     assert caught.value.permanent is True
+
+
+def test_it_honours_a_retry_after_given_as_an_http_date(httpserver):
+    from email.utils import format_datetime
+
+    resume = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    httpserver.expect_request("/limited").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": format_datetime(resume, usegmt=True)}
+    )
+    http = SourceHttp(httpserver.url_for("/"), sleep=lambda seconds: None)
+
+    with pytest.raises(RateLimited) as raised:
+        http.get("limited")
+
+    assert raised.value.resume_at == resume
