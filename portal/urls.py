@@ -44,6 +44,7 @@ urlpatterns = [
     path("", include("pipelines.urls")),
     path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
     path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
+    path("metrics/pipelines/", reporting_views.pipeline_health, name="pipeline_health"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/metrics/dora/", reporting_api.DoraView.as_view(), name="metrics_dora"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -15,7 +16,7 @@ from portal.access import visible_services, visible_teams
 from reporting.charts import trend_html
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT
-from reporting.selectors import dora_for, dora_trend
+from reporting.selectors import dora_for, dora_trend, health_for
 from reporting.summary import dora_summary
 
 RANGES = {"30": 30, "90": 90, "180": 180, "365": 365}
@@ -153,3 +154,39 @@ def dora_explain(request):
         "back": "/metrics/?" + request.GET.urlencode(),
     }
     return render(request, "reporting/dora_explain.html", context)
+
+
+@login_required
+def pipeline_health(request):
+    """Run success, durations, queue, red main, CI minutes, and the slowest and flakiest jobs."""
+    days = RANGES.get(request.GET.get("days", "30"), 30)
+    end = timezone.now().astimezone(UTC).date()
+    window = Window(end - timedelta(days=days - 1), end)
+    services = visible_services(request.user)
+    scope_name = "Organisation"
+    if request.GET.get("service"):
+        services = services.filter(slug=request.GET["service"])
+        scope_name = services.first().name if services.exists() else None
+    elif request.GET.get("team"):
+        team = visible_teams(request.user).filter(slug=request.GET["team"]).first()
+        services = services.filter(team=team) if team else services.none()
+        scope_name = team.name if team else None
+    if scope_name is None:
+        raise Http404
+    health = health_for(
+        services=services,
+        window=window,
+        cost_per_minute=settings.CI_COST_PER_MINUTE,
+        now=timezone.now(),
+    )
+    scope = {k: v for k, v in request.GET.items() if k in {"team", "service"}}
+    context = {
+        "scope_name": scope_name,
+        "window": window,
+        "health": health,
+        "days": str(days),
+        "ranges": RANGES,
+        "scope_query": urlencode(scope),
+        "runs_url": "/runs/?" + urlencode(scope | {"since": window.begins.isoformat()}),
+    }
+    return render(request, "reporting/pipeline_health.html", context)

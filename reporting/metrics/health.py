@@ -13,6 +13,7 @@ For a scope and window (the runs created in the window):
    failed to the next run that succeeded (by ``finished_at``). The time red inside the window is
    summed; spells that ended in the window give the recovery median.
 6. **CI minutes**: the summed job durations in minutes; cost = minutes x the per-minute rate.
+7. **Slowest jobs**: per job name, the median duration of its finished attempts, longest first.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reporting.metrics.dora import Window, median
+
+SLOWEST_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class HealthResult:
     red_recovery_median: float | None
     ci_minutes: float
     ci_cost: float
+    slowest_jobs: list[tuple[str, float, int]]  # (job name, median seconds, attempts)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -132,9 +136,15 @@ def compute_health(
         if green_at is not None and green_at in window:
             recoveries.append((green_at - red_from).total_seconds())
 
-    minutes = (
-        sum(d for j in window_jobs if (d := _seconds(j.started_at, j.finished_at)) is not None) / 60
-    )
+    job_durations: dict[str, list[float]] = defaultdict(list)
+    for job in window_jobs:
+        if (seconds := _seconds(job.started_at, job.finished_at)) is not None:
+            job_durations[job.name].append(seconds)
+    minutes = sum(sum(values) for values in job_durations.values()) / 60
+    slowest = sorted(
+        ((name, median(values), len(values)) for name, values in job_durations.items()),
+        key=lambda row: -row[1],
+    )[:SLOWEST_SHOWN]
     return HealthResult(
         success_rate=successes / len(decided) if decided else None,
         runs_finished=len(decided),
@@ -146,4 +156,5 @@ def compute_health(
         red_recovery_median=median(recoveries),
         ci_minutes=round(minutes, 2),
         ci_cost=round(minutes * cost_per_minute, 2),
+        slowest_jobs=slowest,
     )

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from tests.reporting.test_dora_api import lee  # noqa: F401 (the pushed hand-computed world)
+from tests.reporting.test_health_api import runs  # noqa: F401 (two stored runs, flaky tests)
 
 
 def test_the_trend_cuts_the_range_into_weeks_and_agrees_with_the_totals(lee):  # noqa: F811
@@ -81,3 +82,17 @@ def test_the_explanation_says_why_each_deployment_counts(lee, client_for):  # no
 
 def test_the_explanation_of_an_unknown_scope_is_a_404(client_for, service):
     assert client_for("lee").get("/metrics/explain/?team=nope").status_code == 404
+
+
+def test_the_pipeline_health_page_lists_slowest_and_flaky_jobs(client_for, runs):  # noqa: F811
+    # The two runs of test_health_api.py (2 March 2026), seen on 5 March over 30 days.
+    with time_machine.travel(datetime(2026, 3, 5, 12, 0, tzinfo=UTC), tick=False):
+        content = client_for("mo").get("/metrics/pipelines/?service=cart-api").content.decode()
+
+    assert "50.0 %" in content and "of 2 finished runs" in content
+    assert "<td>tests</td><td>20 min</td><td>2</td>" in content  # median of 25 and 15 min
+    assert "tests <span" in content  # flaky on the shared commit
+
+
+def test_the_pipeline_health_page_of_an_unknown_scope_is_a_404(client_for, service):
+    assert client_for("mo").get("/metrics/pipelines/?team=nope").status_code == 404

@@ -74,6 +74,8 @@ def test_pipeline_health_agrees_with_the_hand_computed_world():
     assert result.red_seconds == 15_420
     assert result.red_recovery_median == 12_210
     assert (result.ci_minutes, result.ci_cost) == (70, 0.56)
+    # tests: 25, 15, 25 min -> median 25 min (1,500 s), 3 attempts; build: 5 min once
+    assert result.slowest_jobs == [("tests", 1_500, 3), ("build", 300, 1)]
 
 
 def test_an_empty_window_measures_nothing():
