@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
 from pipelines.models import Deployment, Incident
 from portal.access import visible_services, visible_teams
+from portal.models import Service, Team
 from reporting.charts import trend_html
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT
@@ -22,32 +25,51 @@ from reporting.summary import dora_summary
 RANGES = {"30": 30, "90": 90, "180": 180, "365": 365}
 
 
-@login_required
-def dora_dashboard(request):
-    days = RANGES.get(request.GET.get("days", "90"), 90)
+@dataclass
+class Scope:
+    """What a metrics page is about: the services, their name, and the window (last N days)."""
+
+    name: str
+    services: QuerySet[Service]
+    team: Team | None
+    window: Window
+    days: int
+
+
+def _scope(request, *, default_days: int) -> Scope:
+    """The page's scope from ``?service=`` / ``?team=`` / ``?days=``; 404 for one not visible."""
+    days = RANGES.get(request.GET.get("days", str(default_days)), default_days)
     end = timezone.now().astimezone(UTC).date()
     window = Window(end - timedelta(days=days - 1), end)
-    services, teams = visible_services(request.user), visible_teams(request.user)
-    team_slug, service_slug = request.GET.get("team"), request.GET.get("service")
-
-    if service_slug:
-        services = services.filter(slug=service_slug)
-        if not services.exists():
+    services = visible_services(request.user)
+    if request.GET.get("service"):
+        service = services.filter(slug=request.GET["service"]).first()
+        if service is None:
             raise Http404
-        scope_name, breakdown = services.get().name, []
-    elif team_slug:
-        team = teams.filter(slug=team_slug).first()
+        return Scope(service.name, services.filter(pk=service.pk), None, window, days)
+    if request.GET.get("team"):
+        team = visible_teams(request.user).filter(slug=request.GET["team"]).first()
         if team is None:
             raise Http404
-        services = services.filter(team=team)
-        scope_name = team.name
+        return Scope(team.name, services.filter(team=team), team, window, days)
+    return Scope("Organisation", services, None, window, days)
+
+
+@login_required
+def dora_dashboard(request):
+    scope = _scope(request, default_days=90)
+    services, window, days, scope_name = scope.services, scope.window, scope.days, scope.name
+    team_slug, service_slug = request.GET.get("team"), request.GET.get("service")
+    if service_slug:
+        breakdown = []
+    elif scope.team is not None:
         breakdown = [
             ("service", s.slug, s.name, services.filter(pk=s.pk)) for s in services.order_by("name")
         ]
     else:
-        scope_name = "Organisation"
         breakdown = [
-            ("team", t.slug, t.name, services.filter(team=t)) for t in teams.order_by("name")
+            ("team", t.slug, t.name, services.filter(team=t))
+            for t in visible_teams(request.user).order_by("name")
         ]
 
     summary = dora_summary(dora_for(services=services, window=window), report=DEFAULT_REPORT)
@@ -96,20 +118,8 @@ EXPLAIN_LIMIT = 200
 @login_required
 def dora_explain(request):
     """Every counted deployment of the scope and range, and why each number counts it."""
-    days = RANGES.get(request.GET.get("days", "90"), 90)
-    end = timezone.now().astimezone(UTC).date()
-    window = Window(end - timedelta(days=days - 1), end)
-    services = visible_services(request.user)
-    scope_name = "Organisation"
-    if request.GET.get("service"):
-        services = services.filter(slug=request.GET["service"])
-        scope_name = services.first().name if services.exists() else None
-    elif request.GET.get("team"):
-        team = visible_teams(request.user).filter(slug=request.GET["team"]).first()
-        services = services.filter(team=team) if team else services.none()
-        scope_name = team.name if team else None
-    if scope_name is None:
-        raise Http404
+    scope = _scope(request, default_days=90)
+    services, window, days, scope_name = scope.services, scope.window, scope.days, scope.name
     result = dora_for(services=services, window=window)
     counted = sorted(result.counted, key=lambda d: d.finished_at, reverse=True)[:EXPLAIN_LIMIT]
     records = Deployment.objects.select_related("service", "environment").in_bulk(
@@ -159,20 +169,8 @@ def dora_explain(request):
 @login_required
 def pipeline_health(request):
     """Run success, durations, queue, red main, CI minutes, and the slowest and flakiest jobs."""
-    days = RANGES.get(request.GET.get("days", "30"), 30)
-    end = timezone.now().astimezone(UTC).date()
-    window = Window(end - timedelta(days=days - 1), end)
-    services = visible_services(request.user)
-    scope_name = "Organisation"
-    if request.GET.get("service"):
-        services = services.filter(slug=request.GET["service"])
-        scope_name = services.first().name if services.exists() else None
-    elif request.GET.get("team"):
-        team = visible_teams(request.user).filter(slug=request.GET["team"]).first()
-        services = services.filter(team=team) if team else services.none()
-        scope_name = team.name if team else None
-    if scope_name is None:
-        raise Http404
+    scope = _scope(request, default_days=30)
+    services, window, days, scope_name = scope.services, scope.window, scope.days, scope.name
     health = health_for(
         services=services,
         window=window,
