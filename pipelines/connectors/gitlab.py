@@ -5,7 +5,7 @@ The source's base URL is the API root (``https://gitlab.com/api/v4/`` or a self-
 are read through the frozen pydantic models in ``gitlab_payloads`` (``GitLab<Thing>Payload``) so a
 malformed object raises ``ValidationError`` instead of becoming half a record (CI-APIS.md
 section 2). This module holds the connector: authentication, fetching, webhook items and the
-dispatch of ``normalise`` to the per-kind mappings in ``gitlab_payloads``.
+dispatch of ``normalise`` to the per-kind mappings in ``gitlab_normalise``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pipelines.connectors.base import Connector, RawItem, Record, Repository
-from pipelines.connectors.gitlab_payloads import NORMALISERS, run_status
+from pipelines.connectors.gitlab_normalise import NORMALISERS
+from pipelines.connectors.gitlab_payloads import run_status
 from pipelines.connectors.http import ConnectorError
 from pipelines.connectors.times import parse_time
 
