@@ -31,3 +31,19 @@ def make_http(httpserver: HTTPServer, waits: list[float]):
         return SourceHttp(httpserver.url_for("/"), sleep=waits.append, **options)
 
     return make
+
+
+@pytest.fixture
+def make_connector(httpserver: HTTPServer, waits: list[float]):
+    """``make_connector(etags=, options=, base=)``: a GitHubConnector on the loopback server."""
+    from pipelines.connectors.base import SourceOptions
+    from pipelines.connectors.github import GitHubConnector
+
+    def make(*, etags=None, options=None, base="/") -> GitHubConnector:
+        headers, _ = GitHubConnector.auth_headers("ghp_test")
+        http = SourceHttp(
+            httpserver.url_for(base), headers=headers, etags=etags, sleep=waits.append
+        )
+        return GitHubConnector(http=http, options=options or SourceOptions())
+
+    return make
