@@ -48,6 +48,7 @@ def test_the_dashboard_renders_each_level_with_drill_down_links(client_for, serv
     assert response.status_code == 200
     assert "Deployment frequency" in content and "/deployments/?" in content
     assert "vendor/plotly.min.js" in content
+    assert "/metrics/explain/?" in content and "/metrics/pipelines/?" in content
 
 
 def test_an_unknown_or_foreign_scope_is_a_404(client_for, service):
