@@ -7,9 +7,9 @@ import platform
 import subprocess
 import sys
 
-from benchmarks import api_lists, ci_backfill, startup, webhook_intake
+from benchmarks import api_lists, ci_backfill, dora_metrics, startup, webhook_intake
 
-BENCHMARKS = [startup, api_lists, ci_backfill, webhook_intake]
+BENCHMARKS = [startup, api_lists, ci_backfill, webhook_intake, dora_metrics]
 # Each benchmark runs in its own interpreter: several set Django up in-process on their own
 # throwaway database, and one process can only do that once.
 CHILD = "import json; from {module} import run; print('\\n' + {marker!r} + json.dumps(run()))"

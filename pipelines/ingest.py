@@ -21,6 +21,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from pipelines.connectors.base import Connector, RawItem, connector_class
 from pipelines.models import CISource, RawEvent
 from pipelines.records import records_apply
+from pipelines.signals import records_stored
 from portal.models import Service
 
 MALFORMED = (pydantic.ValidationError, ValueError, KeyError, TypeError, AttributeError)
@@ -152,6 +153,8 @@ def rawevents_process(*, ids: Sequence[int]) -> Counter:
                 for event in events_of_group[(source_id, slug)]:
                     event.status, event.error = RawEvent.Status.FAILED, failed
         _mark_exceptions(events)
+        if grouped:
+            records_stored.send(sender=RawEvent)
     counts.update(event.status for event in events)
     return counts
 

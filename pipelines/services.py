@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from pipelines.connectors.base import ChangeRecord, DeploymentRecord, RunStatus
 from pipelines.models import CISource, Deployment, Incident, SyncRun
 from pipelines.records import records_apply
+from pipelines.signals import records_stored
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError
 from portal.models import Service
@@ -178,6 +179,7 @@ def deployment_push(
         for c in changes or []
     ]
     records_apply(source=source, service=service, records=records)
+    records_stored.send(sender=Deployment)
     deployment = Deployment.objects.select_related("environment", "service").get(
         source=source, service=service, external_id=external_id
     )
@@ -212,6 +214,7 @@ def incident_push(
             "deployment": deployment,
         },
     )
+    records_stored.send(sender=Incident)
     audit_record(
         actor=actor,
         action=f"incident.{'create' if created else 'update'}",

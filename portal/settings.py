@@ -252,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    "refresh-rollups": {
+        "task": "reporting.tasks.refresh_rollups_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 WORKER_HEARTBEAT_SECONDS = 10
 # Pipeline health: what a CI minute costs (one rate for every runner for now).

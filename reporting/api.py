@@ -12,10 +12,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.access import visible_services, visible_teams
+from portal.access import access_for, visible_services, visible_teams
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT, REPORTS
-from reporting.selectors import dora_for, dora_trend, health_for
+from reporting.selectors import dora_totals, dora_trend, health_for
 from reporting.summary import dora_summary
 
 MAX_RANGE_DAYS = 5 * 366
@@ -53,10 +53,13 @@ class ScopeSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"team": ["No such team."]})
             services = services.filter(team__slug=attrs["team"])
             scope = {"kind": "team", "slug": attrs["team"]}
-        scope.update(start=start.isoformat(), end=end.isoformat(), services=services.count())
+        service_ids = list(services.values_list("id", flat=True))
+        scope.update(start=start.isoformat(), end=end.isoformat(), services=len(service_ids))
+        whole_organisation = scope["kind"] == "organisation" and access_for(user).sees_all_teams
         return {
             "window": Window(start, end),
             "services": services,
+            "service_ids": None if whole_organisation else service_ids,
             "scope": scope,
             "report": attrs["report"],
         }
@@ -79,7 +82,7 @@ class DoraView(APIView):
         params = ScopeSerializer(data=request.query_params.dict(), context={"request": request})
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        result = dora_for(services=data["services"], window=data["window"])
+        result = dora_totals(service_ids=data["service_ids"], window=data["window"])
         return Response(
             {
                 "scope": {**data["scope"], "report": data["report"]},
@@ -108,7 +111,9 @@ class DoraTrendView(APIView):
         params = TrendSerializer(data=request.query_params.dict(), context={"request": request})
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        points = dora_trend(services=data["services"], window=data["window"], bucket=data["bucket"])
+        points = dora_trend(
+            service_ids=data["service_ids"], window=data["window"], bucket=data["bucket"]
+        )
         return Response(
             {
                 "scope": {**data["scope"], "report": data["report"], "bucket": data["bucket"]},

@@ -5,12 +5,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from reporting.metrics.dora import DoraResult, Window
+from reporting.metrics.daily import DoraTotals
+from reporting.metrics.dora import Window
 
 BRAND, AMBER = "#2f5bea", "#d97706"
 
 
-def trend_html(points: list[tuple[Window, DoraResult]]) -> str:
+def trend_html(points: list[tuple[Window, DoraTotals]]) -> str:
     """Weekly production deployments (bars) and median lead time in hours (line)."""
     labels = [part.start.isoformat() for part, _ in points]
     figure = make_subplots(specs=[[{"secondary_y": True}]])

@@ -1,88 +1,83 @@
-"""ORM -> plain rows for the metric functions (reporting.metrics), for one scope and window.
+"""Reads for the metrics API and pages: the five keys from the daily rollups, pipeline health.
 
-Reads exactly what the definitions need (docs/metrics.md):
-
-- successful production deployments finished from the window's start on (later ones bound the
-  time attribution of incidents to counted deployments);
-- the changes those counted deployments brought, with all of each change's deployments, so a
-  change first deployed before the window is not counted again;
-- incidents opened from the window's start on, or open during the window (rework rule), and
-  the deployments named by explicit attributions.
+A scope is a list of service ids, or None for the whole organisation (its own daily rows:
+a year is 365 rows). Pending rollup work is done first, so a read always sees every write.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from pipelines.models import Change, Deployment, Incident, JobRun, PipelineRun
+from pipelines.models import JobRun, PipelineRun
 from portal.models import Service
-from reporting.metrics.dora import (
-    ChangeRow,
-    DeploymentRow,
-    DoraResult,
-    IncidentRow,
-    Window,
-    compute,
-)
+from reporting.metrics.daily import DayTotals, DoraTotals, combine
+from reporting.metrics.dora import Window
 from reporting.metrics.health import HealthResult, JobRow, RunRow, compute_health
+from reporting.models import DoraDay, RollupDirt, unpack
+from reporting.rollups import refresh_pending
 
-SUCCESS = "success"
+ServiceIds = list[int] | None  # None: the whole organisation
 
 
-def _deployment_rows(queryset: QuerySet[Deployment]) -> dict[int, DeploymentRow]:
-    return {
-        row["id"]: DeploymentRow(
-            id=row["id"],
-            service_id=row["service_id"],
-            finished_at=row["finished_at"],
-            is_production=row["environment__is_production"],
-            succeeded=row["status"] == SUCCESS,
-            is_rework=row["is_rework"],
+def _days(service_ids: ServiceIds, window: Window) -> list[tuple[int | None, DayTotals]]:
+    if RollupDirt.objects.exists():
+        refresh_pending()
+    rows = DoraDay.objects.filter(day__range=(window.start, window.end))
+    if service_ids is None:
+        rows = rows.filter(service__isnull=True)
+    else:
+        rows = rows.filter(service_id__in=service_ids)
+    return [
+        (
+            service_id,
+            DayTotals(
+                day=day,
+                deployments=deployments,
+                failed=failed,
+                rework=rework,
+                lead_times=unpack(lead_times),
+                recovery_times=unpack(recovery_times),
+            ),
         )
-        for row in queryset.values(
-            "id", "service_id", "finished_at", "status", "is_rework", "environment__is_production"
+        for service_id, day, deployments, failed, rework, lead_times, recovery_times in (
+            rows.values_list(
+                "service_id",
+                "day",
+                "deployments",
+                "failed",
+                "rework",
+                "lead_times",
+                "recovery_times",
+            ).iterator(chunk_size=5000)
         )
-    }
+    ]
 
 
-@dataclass(frozen=True)
-class DoraRows:
-    """Everything the definitions need for one scope and window (and any window inside it)."""
-
-    deployments: list[DeploymentRow]
-    changes: list[ChangeRow]
-    incidents: list[IncidentRow]
-
-
-def dora_for(*, services: QuerySet[Service], window: Window) -> DoraResult:
-    """The five keys for ``services`` over ``window``."""
-    rows = dora_rows(services=services, window=window)
-    return compute(
-        window=window, deployments=rows.deployments, changes=rows.changes, incidents=rows.incidents
-    )
+def dora_totals(*, service_ids: ServiceIds, window: Window) -> DoraTotals:
+    """The five keys of the scope over ``window``."""
+    return combine((day for _service, day in _days(service_ids, window)), window)
 
 
 def dora_trend(
-    *, services: QuerySet[Service], window: Window, bucket: str
-) -> list[tuple[Window, DoraResult]]:
+    *, service_ids: ServiceIds, window: Window, bucket: str
+) -> list[tuple[Window, DoraTotals]]:
     """The keys per week (Monday to Sunday) or calendar month inside ``window``: one read."""
-    rows = dora_rows(services=services, window=window)
-    return [
-        (
-            part,
-            compute(
-                window=part,
-                deployments=rows.deployments,
-                changes=rows.changes,
-                incidents=rows.incidents,
-            ),
-        )
-        for part in buckets(window, bucket)
-    ]
+    days = [day for _service, day in _days(service_ids, window)]
+    return [(part, combine(days, part)) for part in buckets(window, bucket)]
+
+
+def dora_grouped(*, groups: dict[str, list[int]], window: Window) -> dict[str, DoraTotals]:
+    """The keys of each group of services (a team's, or one service's) over ``window``: one read."""
+    days_of: dict[int, list[DayTotals]] = defaultdict(list)
+    for service_id, day in _days(sorted({i for ids in groups.values() for i in ids}), window):
+        days_of[service_id].append(day)
+    return {
+        key: combine((day for i in ids for day in days_of[i]), window)
+        for key, ids in groups.items()
+    }
 
 
 def buckets(window: Window, bucket: str) -> list[Window]:
@@ -97,60 +92,6 @@ def buckets(window: Window, bucket: str) -> list[Window]:
         parts.append(Window(start, min(stop, window.end)))
         start = min(stop, window.end) + timedelta(days=1)
     return parts
-
-
-def dora_rows(*, services: QuerySet[Service], window: Window) -> DoraRows:
-    """Read the rows of ``services`` that ``window`` (or any window inside it) needs."""
-    service_ids = list(services.values_list("id", flat=True))
-    deployments = _deployment_rows(
-        Deployment.objects.filter(
-            service_id__in=service_ids,
-            status=SUCCESS,
-            environment__is_production=True,
-            finished_at__gte=window.begins,
-        )
-    )
-    counted_ids = [d.id for d in deployments.values() if d.finished_at in window]
-
-    links = Deployment.changes.through.objects.filter(deployment_id__in=counted_ids)
-    change_ids = set(links.values_list("change_id", flat=True))
-    all_links = Deployment.changes.through.objects.filter(change_id__in=change_ids)
-    deployments_of: dict[int, list[int]] = defaultdict(list)
-    for change_id, deployment_id in all_links.values_list("change_id", "deployment_id"):
-        deployments_of[change_id].append(deployment_id)
-    earlier = {d for ids in deployments_of.values() for d in ids} - set(deployments)
-    deployments.update(_deployment_rows(Deployment.objects.filter(id__in=earlier)))
-    changes = [
-        ChangeRow(
-            service_id=c["service_id"],
-            sha=c["sha"],
-            committed_at=c["committed_at"],
-            deployment_ids=tuple(deployments_of[c["id"]]),
-        )
-        for c in Change.objects.filter(id__in=change_ids).values(
-            "id", "service_id", "sha", "committed_at"
-        )
-    ]
-
-    incidents = [
-        IncidentRow(
-            id=i["id"],
-            service_id=i["service_id"],
-            opened_at=i["opened_at"],
-            resolved_at=i["resolved_at"],
-            deployment_id=i["deployment_id"],
-        )
-        for i in Incident.objects.filter(service_id__in=service_ids)
-        .filter(
-            Q(opened_at__gte=window.begins)
-            | Q(opened_at__lt=window.ends)
-            & (Q(resolved_at__isnull=True) | Q(resolved_at__gt=window.begins))
-        )
-        .values("id", "service_id", "opened_at", "resolved_at", "deployment_id")
-    ]
-    named = {i.deployment_id for i in incidents if i.deployment_id} - set(deployments)
-    deployments.update(_deployment_rows(Deployment.objects.filter(id__in=named)))
-    return DoraRows(deployments=list(deployments.values()), changes=changes, incidents=incidents)
 
 
 def health_for(

@@ -1,12 +1,12 @@
-"""A DoraResult as the API and the dashboard present it: values, counts and tiers."""
+"""DoraTotals as the API and the dashboard present it: values, counts and tiers."""
 
 from __future__ import annotations
 
-from reporting.metrics.dora import DoraResult
+from reporting.metrics.daily import DoraTotals
 from reporting.metrics.tiers import tier_for
 
 
-def dora_summary(result: DoraResult, *, report: str) -> dict:
+def dora_summary(result: DoraTotals, *, report: str) -> dict:
     def tier(key: str, value):
         found = tier_for(key, value, report=report)
         return found.value if found else None
@@ -15,11 +15,13 @@ def dora_summary(result: DoraResult, *, report: str) -> dict:
         "deployment_frequency": {
             "count": result.deployment_count,
             "per_day": result.per_day,
-            "tier": tier("deployment_frequency", result.per_day if result.counted else None),
+            "tier": tier(
+                "deployment_frequency", result.per_day if result.deployment_count else None
+            ),
         },
         "lead_time_for_changes": {
             "median_seconds": result.lead_time_median,
-            "count": len(result.lead_times),
+            "count": result.lead_time_count,
             "tier": tier("lead_time_for_changes", result.lead_time_median),
         },
         "change_failure_rate": {
@@ -30,12 +32,12 @@ def dora_summary(result: DoraResult, *, report: str) -> dict:
         },
         "failed_deployment_recovery_time": {
             "median_seconds": result.recovery_median,
-            "count": len(result.recovery_times),
+            "count": result.recovery_count,
             "tier": tier("failed_deployment_recovery_time", result.recovery_median),
         },
         "deployment_rework_rate": {
             "rate": result.rework_rate,
-            "rework": len(result.rework),
+            "rework": result.rework_count,
             "total": result.deployment_count,
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
@@ -14,12 +15,13 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from pipelines.models import Deployment, Incident
-from portal.access import visible_services, visible_teams
+from portal.access import access_for, visible_services, visible_teams
 from portal.models import Service, Team
 from reporting.charts import trend_html
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT
-from reporting.selectors import dora_for, dora_trend, health_for
+from reporting.raw_rows import dora_for
+from reporting.selectors import dora_grouped, dora_totals, dora_trend, health_for
 from reporting.summary import dora_summary
 
 RANGES = {"30": 30, "90": 90, "180": 180, "365": 365}
@@ -34,6 +36,12 @@ class Scope:
     team: Team | None
     window: Window
     days: int
+    whole_organisation: bool = False
+
+    @property
+    def service_ids(self) -> list[int] | None:
+        """For the rollup selectors: None reads the organisation's own rows."""
+        return None if self.whole_organisation else list(self.services.values_list("id", flat=True))
 
 
 def _scope(request, *, default_days: int) -> Scope:
@@ -52,7 +60,9 @@ def _scope(request, *, default_days: int) -> Scope:
         if team is None:
             raise Http404
         return Scope(team.name, services.filter(team=team), team, window, days)
-    return Scope("Organisation", services, None, window, days)
+    return Scope(
+        "Organisation", services, None, window, days, access_for(request.user).sees_all_teams
+    )
 
 
 @login_required
@@ -61,26 +71,29 @@ def dora_dashboard(request):
     services, window, days, scope_name = scope.services, scope.window, scope.days, scope.name
     team_slug, service_slug = request.GET.get("team"), request.GET.get("service")
     if service_slug:
-        breakdown = []
+        groups = {}
     elif scope.team is not None:
-        breakdown = [
-            ("service", s.slug, s.name, services.filter(pk=s.pk)) for s in services.order_by("name")
-        ]
+        groups = {(s.slug, s.name): [s.pk] for s in services.order_by("name")}
     else:
-        breakdown = [
-            ("team", t.slug, t.name, services.filter(team=t))
-            for t in visible_teams(request.user).order_by("name")
-        ]
-
-    summary = dora_summary(dora_for(services=services, window=window), report=DEFAULT_REPORT)
+        members = defaultdict(list)
+        for service_id, team_id in services.values_list("id", "team_id"):
+            members[team_id].append(service_id)
+        groups = {
+            (t.slug, t.name): members[t.pk] for t in visible_teams(request.user).order_by("name")
+        }
+    kind = "service" if scope.team is not None else "team"
+    totals = dora_grouped(groups=groups, window=window)
+    summary = dora_summary(
+        dora_totals(service_ids=scope.service_ids, window=window), report=DEFAULT_REPORT
+    )
     rows = [
         {
             "kind": kind,
             "slug": slug,
             "name": name,
-            **dora_summary(dora_for(services=scoped, window=window), report=DEFAULT_REPORT),
+            **dora_summary(totals[(slug, name)], report=DEFAULT_REPORT),
         }
-        for kind, slug, name, scoped in breakdown
+        for slug, name in groups
     ]
     drill = {
         "production": "true",
@@ -100,7 +113,9 @@ def dora_dashboard(request):
         "window": window,
         "summary": summary,
         "rows": rows,
-        "trend": trend_html(dora_trend(services=services, window=window, bucket="week")),
+        "trend": trend_html(
+            dora_trend(service_ids=scope.service_ids, window=window, bucket="week")
+        ),
         "deployments_url": "/deployments/?" + urlencode(drill),
         "incidents_url": "/incidents/?"
         + urlencode(

@@ -1,0 +1,189 @@
+"""Keep the daily DORA rollups (reporting.models.DoraDay) equal to the raw records.
+
+Writers call ``refresh_pending`` at the end of their transaction (ingestion, the push API),
+reads call it before reading, and a periodic task drains what other paths left (an admin
+edit); ``rebuild`` recomputes everything (``manage.py rollup_rebuild``).
+
+A refresh takes the spans the triggers noted, widens each back to the service's previous
+successful production deployment (a deployment arriving late takes incidents from it), and
+recomputes those days of those services from the raw records with ``dora.compute``: the rows
+are always what a rebuild would write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from django.db import connection, transaction
+from psycopg2.extras import execute_values
+
+from portal.models import Service
+from reporting.metrics.daily import split_by_day
+from reporting.metrics.dora import Window, compute
+from reporting.models import DoraDay, RollupDirt, pack
+from reporting.raw_rows import dora_rows
+
+LOCK_NAMESPACE = 0x524F4C4C  # "ROLL": advisory locks per service id, 0 for the organisation rows
+ORGANISATION_LOCK = 0
+BATCH_SLACK_DAYS = 7  # services whose spans differ by less are computed in one read
+
+_CLAIM_SQL = f"""
+    WITH gone AS (DELETE FROM {RollupDirt._meta.db_table} RETURNING *)
+    SELECT service_id,
+           CASE WHEN bool_or(from_at IS NULL) THEN NULL ELSE min(from_at) END,
+           CASE WHEN bool_or(to_at IS NULL) THEN NULL ELSE max(to_at) END
+    FROM gone GROUP BY service_id ORDER BY service_id"""  # noqa: S608
+
+# Per service: the successful production deployment just before a moment (the one a later
+# arrival can take incidents from), and its first and last finishes of any kind.
+_BOUNDS_SQL = """
+    SELECT s.service_id,
+      (SELECT max(d.finished_at) FROM pipelines_deployment d
+        JOIN portal_environment e ON e.id = d.environment_id AND e.is_production
+        WHERE d.service_id = s.service_id AND d.status = 'success' AND d.finished_at < s.from_at),
+      (SELECT min(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id),
+      (SELECT max(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id)
+    FROM unnest(%s::bigint[], %s::timestamptz[]) AS s(service_id, from_at)"""
+
+_ORGANISATION_SQL = f"""
+    INSERT INTO {DoraDay._meta.db_table} (service_id, day, deployments, failed, rework,
+        lead_time_count, recovery_count, lead_times, recovery_times)
+    SELECT NULL, day, sum(deployments), sum(failed), sum(rework), sum(lead_time_count),
+        sum(recovery_count), string_agg(lead_times, ''::bytea),
+        string_agg(recovery_times, ''::bytea)
+    FROM {DoraDay._meta.db_table}
+    WHERE service_id IS NOT NULL AND day BETWEEN %s AND %s GROUP BY day"""  # noqa: S608
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def refresh_pending() -> int:
+    """Recompute the days the triggers noted since the last refresh; return the services done."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL)
+        noted = cursor.fetchall()
+        if not noted:
+            return 0
+        spans = _spans(cursor, noted)
+        # Service locks in id order, then the organisation's: concurrent refreshes queue, and
+        # the later one reads what the earlier one committed.
+        for service_id in sorted(spans):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, service_id])
+        batches = _batches(spans)
+        for window, service_ids in batches:
+            _recompute(cursor, service_ids, window)
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK])
+        for window in _merged({window for window, _ids in batches}):
+            _recompute_organisation(cursor, window)
+    return len(spans)
+
+
+def _spans(cursor, noted) -> dict[int, Window]:
+    """Service id -> the days to recompute, widened back to the deployment before the first."""
+    ids = [service_id for service_id, _from, _to in noted]
+    cursor.execute(_BOUNDS_SQL, [ids, [from_at for _id, from_at, _to in noted]])
+    bounds = {row[0]: row[1:] for row in cursor.fetchall()}
+    spans = {}
+    for service_id, from_at, to_at in noted:
+        previous, first, last = bounds[service_id]
+        if first is None:  # no deployments left: only stale rows to remove
+            first = last = from_at or to_at or datetime.now(UTC)
+        starts = [m for m in (previous, from_at or first) if m is not None]
+        ends = [m for m in (to_at or last, from_at or first) if m is not None]
+        start, end = _day(min(starts)), _day(max(ends))
+        if to_at is None:  # open-ended: up to the service's latest deployment
+            end = max(end, _day(last))
+        spans[service_id] = Window(start, end)
+    return spans
+
+
+def _batches(spans: dict[int, Window]) -> list[tuple[Window, list[int]]]:
+    """Services grouped so that each group is read once, without reading far more than needed."""
+    batches: list[tuple[Window, list[int]]] = []
+    for service_id, span in sorted(spans.items(), key=lambda item: item[1].start):
+        if batches:
+            window, ids = batches[-1]
+            union = Window(min(window.start, span.start), max(window.end, span.end))
+            if union.days <= max(window.days, span.days) + BATCH_SLACK_DAYS:
+                batches[-1] = (union, [*ids, service_id])
+                continue
+        batches.append((span, [service_id]))
+    return batches
+
+
+def _merged(windows: set[Window]) -> list[Window]:
+    merged: list[Window] = []
+    for window in sorted(windows, key=lambda w: w.start):
+        if merged and window.start.toordinal() <= merged[-1].end.toordinal() + 1:
+            merged[-1] = Window(merged[-1].start, max(merged[-1].end, window.end))
+        else:
+            merged.append(window)
+    return merged
+
+
+def _recompute(cursor, service_ids: list[int], window: Window) -> None:
+    """Replace the rows of ``service_ids`` in ``window`` with what the raw records give."""
+    rows = dora_rows(services=Service.objects.filter(pk__in=service_ids), window=window)
+    result = compute(
+        window=window, deployments=rows.deployments, changes=rows.changes, incidents=rows.incidents
+    )
+    cursor.execute(
+        f"DELETE FROM {DoraDay._meta.db_table} "  # noqa: S608
+        "WHERE service_id = ANY(%s) AND day BETWEEN %s AND %s",
+        [service_ids, window.start, window.end],
+    )
+    _insert(cursor, split_by_day(result))
+
+
+def _insert(cursor, days) -> None:
+    execute_values(
+        cursor.cursor,
+        f"INSERT INTO {DoraDay._meta.db_table} (service_id, day, deployments, failed, rework, "  # noqa: S608
+        "lead_time_count, recovery_count, lead_times, recovery_times) VALUES %s",
+        [
+            (
+                service_id,
+                totals.day,
+                totals.deployments,
+                totals.failed,
+                totals.rework,
+                len(totals.lead_times),
+                len(totals.recovery_times),
+                pack(totals.lead_times),
+                pack(totals.recovery_times),
+            )
+            for (service_id, _day), totals in days.items()
+        ],
+        page_size=1000,
+    )
+
+
+def _recompute_organisation(cursor, window: Window) -> None:
+    cursor.execute(
+        f"DELETE FROM {DoraDay._meta.db_table} "  # noqa: S608
+        "WHERE service_id IS NULL AND day BETWEEN %s AND %s",
+        [window.start, window.end],
+    )
+    cursor.execute(_ORGANISATION_SQL, [window.start, window.end])
+
+
+def rebuild() -> int:
+    """Recompute every rollup row from the raw records; return the rows written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for service_id in Service.objects.order_by("pk").values_list("pk", flat=True):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, service_id])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK])
+        RollupDirt.objects.all().delete()
+        DoraDay.objects.all().delete()
+        cursor.execute(
+            "SELECT service_id, min(finished_at), max(finished_at) FROM pipelines_deployment "
+            "WHERE finished_at IS NOT NULL GROUP BY service_id ORDER BY service_id"
+        )
+        spans = {sid: Window(_day(first), _day(last)) for sid, first, last in cursor.fetchall()}
+        for service_id, span in spans.items():
+            _recompute(cursor, [service_id], span)
+        for window in _merged(set(spans.values())):
+            _recompute_organisation(cursor, window)
+        return DoraDay.objects.count()

@@ -1,0 +1,13 @@
+"""Celery interfaces to the reporting services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from reporting.rollups import refresh_pending
+
+
+@shared_task
+def refresh_rollups_task() -> int:
+    """Drain rollup work left by writes that do not refresh themselves (admin edits, shells)."""
+    return refresh_pending()
