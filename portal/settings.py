@@ -257,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "evaluate-alerts": {
+        "task": "reporting.tasks.alerts_evaluate_task",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
 }
 WORKER_HEARTBEAT_SECONDS = 10
 # Pipeline health: what a CI minute costs (one rate for every runner for now).

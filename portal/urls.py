@@ -11,6 +11,7 @@ from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
 from portal import api, views
 from portal.health import healthz
+from reporting import alert_views
 from reporting import api as reporting_api
 from reporting import views as reporting_views
 
@@ -45,6 +46,12 @@ urlpatterns = [
     path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
     path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
     path("metrics/pipelines/", reporting_views.pipeline_health, name="pipeline_health"),
+    path("metrics/alerts/", alert_views.alert_list, name="alert_list"),
+    path("metrics/alerts/new/", alert_views.alert_rule_create, name="alert_rule_create"),
+    path("metrics/alerts/<int:pk>/", alert_views.alert_rule_edit, name="alert_rule_edit"),
+    path(
+        "metrics/alerts/<int:pk>/delete/", alert_views.alert_rule_delete, name="alert_rule_delete"
+    ),
     path("healthz", healthz, name="healthz"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/metrics/dora/", reporting_api.DoraView.as_view(), name="metrics_dora"),

@@ -13,7 +13,11 @@ pure functions the definitions are written in.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import numpy as np
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from portal.models import Service
@@ -21,6 +25,7 @@ from portal.models import Service
 # Values are packed little-endian float64: fetching and unpacking a year of them is one
 # memcpy per row, where a Postgres array would be parsed value by value (docs/performance.md).
 VALUE_DTYPE = np.dtype("<f8")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def pack(values) -> bytes:
@@ -75,3 +80,149 @@ class RollupDirt(models.Model):
 
     def __str__(self) -> str:
         return f"service {self.service_id}: {self.from_at or 'start'} to {self.to_at or 'now'}"
+
+
+class AlertRule(models.Model):
+    """A condition leads want to hear about, by email and by a chat webhook."""
+
+    class Kind(models.TextChoices):
+        DORA = "dora", "A DORA key crosses a threshold"
+        RED_BRANCH = "red_branch", "A default branch stays red"
+        SOURCE_FAILING = "source_failing", "A CI source keeps failing to sync"
+
+    class Metric(models.TextChoices):
+        CHANGE_FAILURE_RATE = "change_failure_rate", "Change failure rate (%)"
+        REWORK_RATE = "deployment_rework_rate", "Deployment rework rate (%)"
+        LEAD_TIME = "lead_time_hours", "Lead time for changes, median (hours)"
+        RECOVERY = "recovery_hours", "Failed deployment recovery time, median (hours)"
+        FREQUENCY = "deployments_per_day", "Deployments per day"
+
+    class Comparison(models.TextChoices):
+        ABOVE = "above", "above"
+        BELOW = "below", "below"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    metric = models.CharField(max_length=30, choices=Metric.choices, blank=True)
+    comparison = models.CharField(
+        max_length=5, choices=Comparison.choices, default=Comparison.ABOVE
+    )
+    threshold = models.FloatField(null=True, blank=True, help_text="DORA rules: the limit.")
+    window_days = models.PositiveIntegerField(
+        default=7, help_text="DORA rules: the key is measured over the last N days."
+    )
+    hours = models.PositiveIntegerField(
+        default=4, help_text="Red branch and failing source rules: for how long, in hours."
+    )
+    team = models.ForeignKey(
+        "portal.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    emails = models.TextField(blank=True, help_text="Addresses to email, one per line.")
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Receives a JSON POST with a 'text' field."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def email_list(self) -> list[str]:
+        return [line.strip() for line in self.emails.splitlines() if line.strip()]
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.kind == self.Kind.DORA:
+            if not self.metric:
+                errors["metric"] = ["Choose the DORA key to watch."]
+            if self.threshold is None:
+                errors["threshold"] = ["Give the limit."]
+            elif self.threshold < 0:
+                errors["threshold"] = ["The limit cannot be negative."]
+            if not self.window_days or self.window_days > 365:
+                errors["window_days"] = ["Between 1 and 365 days."]
+        elif not self.hours or self.hours > 24 * 30:
+            errors["hours"] = ["Between 1 and 720 hours."]
+        if self.team_id and self.service_id:
+            errors["service"] = ["Give a team or a service, not both."]
+        bad = [address for address in self.email_list if not _EMAIL.match(address)]
+        if bad:
+            errors["emails"] = [f"Not an email address: {', '.join(bad)}"]
+        if self.webhook_url and urlsplit(self.webhook_url).scheme not in {"http", "https"}:
+            errors["webhook_url"] = ["Use an http:// or https:// URL."]
+        if not self.email_list and not self.webhook_url:
+            errors.setdefault("emails", []).append(
+                "Give at least one address or a webhook URL: who should hear about it?"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Alert(models.Model):
+    """One breach of a rule by one subject (the scope, a service or a source): opened once,
+    resolved once, notified once each way."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    subject = models.CharField(max_length=200, help_text="what breached: a slug, or 'scope'")
+    message = models.TextField()
+    value = models.FloatField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="alert_one_open_breach",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AlertNotification(models.Model):
+    """The outbox: each alert is notified once per channel when it opens and once when it
+    resolves; failed sends are retried on the next evaluation, up to MAX_ATTEMPTS."""
+
+    class Event(models.TextChoices):
+        FIRING = "firing", "firing"
+        RESOLVED = "resolved", "resolved"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "email"
+        WEBHOOK = "webhook", "webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=10, choices=Event.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "event", "channel"], name="alertnotification_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.event} by {self.channel}: {self.status}"

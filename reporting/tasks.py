@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from reporting.alerts import alerts_evaluate
 from reporting.rollups import refresh_pending
 
 
@@ -11,3 +12,8 @@ from reporting.rollups import refresh_pending
 def refresh_rollups_task() -> int:
     """Drain rollup work left by writes that do not refresh themselves (admin edits, shells)."""
     return refresh_pending()
+
+
+@shared_task
+def alerts_evaluate_task() -> dict[str, int]:
+    return alerts_evaluate()

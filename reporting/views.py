@@ -123,6 +123,7 @@ def dora_dashboard(request):
             | {"since": window.begins.isoformat()}
         ),
         "has_services": services.exists(),
+        "can_manage_alerts": access_for(request.user).is_lead,
     }
     return render(request, "reporting/dora.html", context)
 

@@ -51,7 +51,7 @@ class World:
     at a time in random order with a refresh after each, as records arrive from sources."""
 
     def __init__(self, services: list[Service], seed: int):
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
         self.services = services
         self.source = push_source()
         self.production = Environment.objects.create(
@@ -108,7 +108,9 @@ class World:
             external_id=self._id("I"),
             title="incident",
             opened_at=opened,
-            resolved_at=None if rng.random() < 0.15 else opened + timedelta(hours=rng.random() * 30),
+            resolved_at=None
+            if rng.random() < 0.15
+            else opened + timedelta(hours=rng.random() * 30),
             deployment=named,
         )
 
