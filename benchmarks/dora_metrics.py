@@ -32,7 +32,9 @@ _GENERATE = [
         url, updated_at, service_id, environment_id, sha, ref, is_rework, created_at)
     SELECT %(source)s, 'd' || g,
         CASE WHEN g %% 10 = 0 THEN 'failure' ELSE 'success' END,
-        t - interval '6 minutes', t, '', now(), (%(services)s::bigint[])[1 + g %% %(service_count)s],
+        t - interval '6 minutes', t, '', now(),
+        (%(services)s::bigint[])[1 + g %% %(service_count)s],
+        (%(services)s::bigint[])[1 + g %% %(service_count)s],
         CASE WHEN g %% 7 = 0 THEN %(staging)s ELSE %(production)s END,
         md5(g::text), 'main', g %% 40 = 0, now()
     FROM (SELECT g, %(since)s::timestamptz + (g::float8 / %(deployments)s * %(days)s)
@@ -64,7 +66,8 @@ _GENERATE = [
         url, updated_at, service_id, name, branch, sha, event, attempt, created_at)
     SELECT %(source)s, 'r' || g, CASE WHEN g %% 9 = 0 THEN 'failure' ELSE 'success' END,
         t + interval '40 seconds', t + (300 + g %% 900) * interval '1 second', '', now(),
-        (%(services)s::bigint[])[1 + g %% %(service_count)s], 'ci', 'main', md5(g::text), 'push', 1, t
+        (%(services)s::bigint[])[1 + g %% %(service_count)s], 'ci', 'main', md5(g::text),
+        'push', 1, t
     FROM (SELECT g, %(since)s::timestamptz + (g::float8 / %(runs)s * %(days)s)
                  * interval '1 day' AS t
           FROM generate_series(1, %(runs)s) g) x

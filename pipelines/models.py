@@ -204,6 +204,9 @@ class JobRun(DeliveryRecord):
     name = models.CharField(max_length=300)
     stage = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
+    runner = models.CharField(
+        max_length=200, blank=True, help_text="runner label or kind, for CI cost rates"
+    )
 
     class Meta:
         ordering = ["started_at", "id"]

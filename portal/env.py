@@ -45,6 +45,37 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_rates(name: str) -> dict[str, float]:
+    """``pattern=rate`` pairs separated by commas, in order: ``macos-*=0.08,ubuntu-*=0.008``."""
+    rates = {}
+    for item in env_list(name):
+        pattern, _, rate = item.rpartition("=")
+        try:
+            value = float(rate)
+        except ValueError:
+            value = -1.0
+        if not pattern.strip() or value < 0:
+            raise ImproperlyConfigured(
+                f"{name} must be pattern=rate pairs separated by commas "
+                f"(e.g. macos-*=0.08,ubuntu-*=0.008), got {item!r}"
+            )
+        rates[pattern.strip()] = value
+    return rates
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 

@@ -13,8 +13,10 @@ from portal import embedded
 from portal.env import (
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
+    env_rates,
     env_str,
     redis_url_checked,
     secret_key_from_file,
@@ -264,8 +266,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 WORKER_HEARTBEAT_SECONDS = 10
-# Pipeline health: what a CI minute costs (one rate for every runner for now).
-CI_COST_PER_MINUTE = float(env_str("CI_COST_PER_MINUTE", "0.008") or 0.008)
+# Pipeline health: what a CI minute costs, by runner (label or kind; shell-style patterns,
+# first match wins), and for runners no pattern matches.
+CI_COST_PER_MINUTE = env_float("CI_COST_PER_MINUTE", 0.008, minimum=0)
+CI_COST_PER_MINUTE_BY_RUNNER = env_rates("CI_COST_PER_MINUTE_BY_RUNNER")
 WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- logging ----------------------------------------------------------------------------------

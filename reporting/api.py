@@ -144,7 +144,6 @@ class PipelineHealthView(APIView):
         health = health_for(
             services=data["services"],
             window=data["window"],
-            cost_per_minute=settings.CI_COST_PER_MINUTE,
             now=timezone.now(),
         )
         return Response(
@@ -152,5 +151,6 @@ class PipelineHealthView(APIView):
                 "scope": data["scope"],
                 **asdict(health),
                 "cost_per_minute": settings.CI_COST_PER_MINUTE,
+                "cost_per_minute_by_runner": settings.CI_COST_PER_MINUTE_BY_RUNNER,
             }
         )

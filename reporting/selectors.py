@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from pipelines.models import JobRun, PipelineRun
@@ -94,9 +95,7 @@ def buckets(window: Window, bucket: str) -> list[Window]:
     return parts
 
 
-def health_for(
-    *, services: QuerySet[Service], window: Window, cost_per_minute: float, now
-) -> HealthResult:
+def health_for(*, services: QuerySet[Service], window: Window, now) -> HealthResult:
     """Pipeline health of ``services`` over ``window`` (runs created in it, plus the
     default-branch runs of the week before, so a red spell begun earlier is measured)."""
     service_rows = {s.pk: s.default_branch for s in services.only("id", "default_branch")}
@@ -127,11 +126,17 @@ def health_for(
             status=j["status"],
             started_at=j["started_at"],
             finished_at=j["finished_at"],
+            runner=j["runner"],
         )
         for j in JobRun.objects.filter(run_id__in=in_window).values(
-            "run_id", "name", "status", "started_at", "finished_at"
+            "run_id", "name", "status", "started_at", "finished_at", "runner"
         )
     ]
     return compute_health(
-        window=window, runs=runs, jobs=jobs, cost_per_minute=cost_per_minute, now=now
+        window=window,
+        runs=runs,
+        jobs=jobs,
+        cost_per_minute=settings.CI_COST_PER_MINUTE,
+        runner_rates=settings.CI_COST_PER_MINUTE_BY_RUNNER,
+        now=now,
     )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404
@@ -190,7 +189,6 @@ def pipeline_health(request):
     health = health_for(
         services=services,
         window=window,
-        cost_per_minute=settings.CI_COST_PER_MINUTE,
         now=timezone.now(),
     )
     scope = {k: v for k, v in request.GET.items() if k in {"team", "service"}}

@@ -132,6 +132,7 @@ class JobRecord:
     finished_at: datetime | None = None
     stage: str = ""
     url: str = ""
+    runner: str = ""  # runner label or kind (CI cost rates), "" when the CI system did not say
 
 
 @dataclass(frozen=True)

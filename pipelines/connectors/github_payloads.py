@@ -83,6 +83,7 @@ class GitHubJobPayload(GitHubPayload):
     started_at: OptionalTimestamp = None
     completed_at: OptionalTimestamp = None
     html_url: str | None = None
+    labels: list[str] = []  # runs-on: the first is the runner image or "self-hosted"
 
 
 class GitHubDeploymentPayload(GitHubPayload):
@@ -216,6 +217,7 @@ def _job_records(item: RawItem) -> list[Record]:
             started_at=job.started_at,
             finished_at=job.completed_at,
             url=job.html_url or "",
+            runner=job.labels[0] if job.labels else "",
         )
     ]
 

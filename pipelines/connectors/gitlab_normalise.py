@@ -34,6 +34,7 @@ from pipelines.connectors.gitlab_payloads import (
     GitLabPipelinePayload,
     deployment_status,
     run_status,
+    runner_kind,
     tier_is_production,
 )
 from pipelines.connectors.times import parse_time
@@ -83,6 +84,7 @@ def _job(item: RawItem) -> list[Record]:
             finished_at=job.finished_at,
             stage=job.stage,
             url=job.web_url,
+            runner=runner_kind(job.runner, job.tag_list),
         )
     ]
 
@@ -101,6 +103,7 @@ def _job_hook(item: RawItem) -> list[Record]:
             finished_at=hook.build_finished_at,
             stage=hook.build_stage,
             url=f"{homepage}/-/jobs/{hook.build_id}" if homepage else "",
+            runner=runner_kind(hook.runner, []),
         )
     ]
 

@@ -88,6 +88,23 @@ class GitLabPipelinePayload(GitLabPayload):
     web_url: Text = ""
 
 
+class GitLabRunnerPayload(GitLabPayload):
+    description: Text = ""
+    is_shared: bool | None = None
+    tags: list[str] = []
+
+
+def runner_kind(runner: GitLabRunnerPayload | None, tags: list[str]) -> str:
+    """What a job ran on, for CI cost: its first tag (the job's, else the runner's: GitLab.com's
+    runner sizes are tags such as ``saas-linux-medium-amd64``), else shared or self-managed."""
+    tags = tags or (runner.tags if runner else [])
+    if tags:
+        return tags[0]
+    if runner is None or runner.is_shared is None:
+        return ""
+    return "shared" if runner.is_shared else "self-managed"
+
+
 class GitLabJobPayload(GitLabPayload):
     """GET projects/:id/pipelines/:pipeline_id/jobs item, and a Pipeline Hook's ``builds`` item."""
 
@@ -95,6 +112,8 @@ class GitLabJobPayload(GitLabPayload):
     name: str
     stage: Text = ""
     status: str
+    runner: GitLabRunnerPayload | None = None
+    tag_list: list[str] = []
     created_at: OptionalTime = None
     started_at: OptionalTime = None
     finished_at: OptionalTime = None
@@ -181,6 +200,7 @@ class GitLabJobHookPayload(GitLabPayload):
     build_started_at: OptionalTime = None
     build_finished_at: OptionalTime = None
     pipeline_id: int
+    runner: GitLabRunnerPayload | None = None
     repository: GitLabHookRepositoryPayload | None = None
 
 

@@ -12,12 +12,14 @@ For a scope and window (the runs created in the window):
 5. **Default branch red**: on each service's default branch, a red spell runs from a run that
    failed to the next run that succeeded (by ``finished_at``). The time red inside the window is
    summed; spells that ended in the window give the recovery median.
-6. **CI minutes**: the summed job durations in minutes; cost = minutes x the per-minute rate.
+6. **CI minutes**: the summed job durations in minutes; cost = each job's minutes x the rate of
+   its runner (the first pattern in ``runner_rates`` its runner matches, else the default rate).
 7. **Slowest jobs**: per job name, the median duration of its finished attempts, longest first.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -48,6 +50,7 @@ class JobRow:
     status: str
     started_at: datetime | None
     finished_at: datetime | None
+    runner: str = ""  # the runner label or kind the job ran on, "" when the CI system did not say
 
 
 @dataclass
@@ -62,7 +65,17 @@ class HealthResult:
     red_recovery_median: float | None
     ci_minutes: float
     ci_cost: float
+    ci_by_runner: list[tuple[str, float, float]]  # (runner, minutes, cost), costliest first
     slowest_jobs: list[tuple[str, float, int]]  # (job name, median seconds, attempts)
+
+
+def rate_for(runner: str, rates: dict[str, float] | None, default: float) -> float:
+    """The per-minute rate of ``runner``: the first pattern (shell-style, case-insensitive) of
+    ``rates`` it matches, else ``default``."""
+    for pattern, rate in (rates or {}).items():
+        if fnmatch.fnmatchcase(runner.casefold(), pattern.casefold()):
+            return rate
+    return default
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -104,6 +117,7 @@ def compute_health(
     jobs: Sequence[JobRow],
     cost_per_minute: float,
     now: datetime,
+    runner_rates: dict[str, float] | None = None,
 ) -> HealthResult:
     """Pipeline health of the runs created in ``window``; ``runs`` may include earlier
     default-branch runs (a red spell that began before the window)."""
@@ -137,10 +151,23 @@ def compute_health(
             recoveries.append((green_at - red_from).total_seconds())
 
     job_durations: dict[str, list[float]] = defaultdict(list)
+    runner_minutes: dict[str, float] = defaultdict(float)
     for job in window_jobs:
         if (seconds := _seconds(job.started_at, job.finished_at)) is not None:
             job_durations[job.name].append(seconds)
-    minutes = sum(sum(values) for values in job_durations.values()) / 60
+            runner_minutes[job.runner] += seconds / 60
+    minutes = sum(runner_minutes.values())
+    by_runner = sorted(
+        (
+            (
+                runner,
+                round(spent, 2),
+                round(spent * rate_for(runner, runner_rates, cost_per_minute), 2),
+            )
+            for runner, spent in runner_minutes.items()
+        ),
+        key=lambda row: (-row[2], -row[1], row[0]),
+    )
     slowest = sorted(
         ((name, median(values), len(values)) for name, values in job_durations.items()),
         key=lambda row: -row[1],
@@ -155,6 +182,7 @@ def compute_health(
         red_seconds=red_seconds,
         red_recovery_median=median(recoveries),
         ci_minutes=round(minutes, 2),
-        ci_cost=round(minutes * cost_per_minute, 2),
+        ci_cost=round(sum(cost for _runner, _minutes, cost in by_runner), 2),
+        ci_by_runner=by_runner,
         slowest_jobs=slowest,
     )

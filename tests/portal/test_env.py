@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import database_from_url, env_bool, env_int, env_list, redis_url_checked
+from portal.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_rates,
+    redis_url_checked,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +82,32 @@ def test_database_url_mistakes_are_named(url, message):
 def test_redis_url_must_be_redis():
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         redis_url_checked("http://localhost:6379")
+
+
+def test_env_float_checks_type_and_minimum(monkeypatch):
+    monkeypatch.setenv("CI_COST_PER_MINUTE", "0.016")
+    assert env_float("CI_COST_PER_MINUTE", 0.008, minimum=0) == 0.016
+    monkeypatch.setenv("CI_COST_PER_MINUTE", "cheap")
+    with pytest.raises(ImproperlyConfigured, match="CI_COST_PER_MINUTE must be a number"):
+        env_float("CI_COST_PER_MINUTE", 0.008)
+    monkeypatch.setenv("CI_COST_PER_MINUTE", "-1")
+    with pytest.raises(ImproperlyConfigured, match="must be at least 0"):
+        env_float("CI_COST_PER_MINUTE", 0.008, minimum=0)
+
+
+def test_env_rates_keeps_the_order_of_the_patterns(monkeypatch):
+    monkeypatch.setenv("RATES", "macos-*=0.08, ubuntu-*=0.008,self-hosted=0")
+
+    assert list(env_rates("RATES").items()) == [
+        ("macos-*", 0.08),
+        ("ubuntu-*", 0.008),
+        ("self-hosted", 0.0),
+    ]
+
+
+@pytest.mark.parametrize("raw", ["macos", "=0.08", "macos=cheap", "macos=-1"])
+def test_env_rates_refuses_what_is_not_pattern_equals_rate(monkeypatch, raw):
+    monkeypatch.setenv("RATES", raw)
+
+    with pytest.raises(ImproperlyConfigured, match="RATES must be pattern=rate pairs"):
+        env_rates("RATES")

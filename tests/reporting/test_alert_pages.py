@@ -70,7 +70,11 @@ def test_a_lead_adds_edits_and_deletes_a_rule(client_for, service):
         ({"kind": "red_branch", "hours": "0"}, "hours", "Between 1 and 720 hours."),
         ({"emails": "lee at example"}, "emails", "Not an email address: lee at example"),
         ({"emails": ""}, "emails", "Give at least one address or a webhook URL"),
-        ({"webhook_url": "ftp://chat.example.com/"}, "webhook_url", "Use an http:// or https:// URL."),
+        (
+            {"webhook_url": "ftp://chat.example.com/"},
+            "webhook_url",
+            "Use an http:// or https:// URL.",
+        ),
         ({"kind": "sometimes"}, "kind", "Select a valid choice."),
         ({"name": ""}, "name", "This field is required."),
     ],

@@ -96,3 +96,32 @@ def test_nearest_rank_percentiles():
     assert percentile([5], 0.95) == 5
     assert percentile(list(range(1, 21)), 0.95) == 19  # rank ceil(19) of 20
     assert percentile(list(range(1, 21)), 0.5) == 10
+
+
+def test_ci_cost_by_runner_uses_the_first_matching_rate():
+    """The same jobs on runners: build (5 min) on ubuntu-latest, the 25-min tests on macos-14
+    twice, the 15-min tests where the CI system named no runner. Rates: macos-* 0.08,
+    ubuntu-* 0.008, anything else 0.01 (the default):
+    macos-14 50 min x 0.08 = 4.00; "" 15 min x 0.01 = 0.15; ubuntu-latest 5 x 0.008 = 0.04;
+    total 4.19 for 70 minutes."""
+    runners = {1: "ubuntu-latest", 2: "macos-14", 3: "", 4: "macos-14"}
+    jobs = [
+        JobRow(j.run_id, j.name, j.status, j.started_at, j.finished_at, runners.get(j.run_id, ""))
+        for j in JOBS
+    ]
+
+    result = compute_health(
+        window=Window(date(2026, 3, 2), date(2026, 3, 2)),
+        runs=RUNS,
+        jobs=jobs,
+        cost_per_minute=0.01,
+        runner_rates={"MacOS-*": 0.08, "ubuntu-*": 0.008, "macos-14": 99.0},
+        now=at("2026-03-03T08:00"),
+    )
+
+    assert result.ci_by_runner == [
+        ("macos-14", 50, 4.0),
+        ("", 15, 0.15),
+        ("ubuntu-latest", 5, 0.04),
+    ]
+    assert (result.ci_minutes, result.ci_cost) == (70, 4.19)

@@ -141,6 +141,7 @@ def test_it_maps_a_workflow_job_webhook_with_its_run():
             started_at=datetime(2021, 8, 5, 10, 34, 58, tzinfo=UTC),
             finished_at=datetime(2021, 8, 5, 10, 38, 16, tzinfo=UTC),
             url="https://github.com/octo-org/octo-repo/runs/1291536064",
+            runner="ubuntu-latest",  # the job's first runs-on label
         )
     ]
 

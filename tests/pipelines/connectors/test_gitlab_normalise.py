@@ -236,6 +236,7 @@ def test_it_turns_job_hooks_into_jobs():
             finished_at=at(2023, 1, 10, 13, 50, 54),
             stage="coordinated:tag",
             url="https://gitlab.com/jsmithy2/release-tools-fake/-/jobs/3580121225",
+            runner="linux",  # the shared runner's first tag (the job has none of its own)
         )
     ]
     (job,) = normalise(created[0])
