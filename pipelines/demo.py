@@ -26,7 +26,8 @@ from pipelines.demo_story import (
     SOURCES,
     WEB,
 )
-from pipelines.models import CISource
+from pipelines.models import CISource, Deployment
+from pipelines.signals import records_stored
 from portal.models import Environment, Service
 
 
@@ -73,3 +74,4 @@ def load() -> None:
             numbers = count(history.rng.randint(100, 900))
             history.service(Repo(service, source, prefix + service.slug, numbers))
     history.save()
+    records_stored.send(sender=Deployment)  # the metrics rollups follow

@@ -26,6 +26,7 @@ from pipelines.demo_story import (
     MOBILE_PROBLEMS,
     OK,
     PROFILES,
+    RUNNERS,
     RUNNING_NOW,
     SEED,
     SOURCES,
@@ -329,6 +330,7 @@ class History:
                 source=repo.source, run=run, run_external_id=external_id, name=job_name,
                 external_id=job_external_id, stage=JOBS[job_name][0], created_at=moment or started,
                 url=repo.link("job", run=number, job=job_id), status=RunStatus.SKIPPED.value,
+                runner=RUNNERS.get(repo.source.kind, ""),
             )  # fmt: skip
             self.jobs.append(job)
             if moment is None:  # skipped: an earlier job failed or was cancelled

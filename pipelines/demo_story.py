@@ -55,6 +55,8 @@ JOBS = {"build": ("build", (1, 5)), "unit-tests": ("test", (2, 7)),
         "integration-tests": ("test", (4, 12)), "security-scan": ("security", (1, 4)),
         "deploy": ("deploy", (2, 6))}  # fmt: skip
 TEST_JOBS = ("unit-tests", "integration-tests")
+# What the jobs run on, as each CI system reports it (Jenkins stages do not say): CI cost rates.
+RUNNERS = {CISource.Kind.GITHUB: "ubuntu-latest", CISource.Kind.GITLAB: "saas-linux-medium-amd64"}
 WORKDAYS = (0, 1, 2, 3, 4)
 STANDARD = ("build", "unit-tests", "integration-tests", "security-scan", "deploy")
 VERBS = ["Fix", "Add", "Refactor", "Bump", "Tidy", "Speed up", "Log", "Handle", "Remove", "Test"]

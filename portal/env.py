@@ -58,10 +58,10 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return value
 
 
-def env_rates(name: str) -> dict[str, float]:
+def env_rates(name: str, default: str = "") -> dict[str, float]:
     """``pattern=rate`` pairs separated by commas, in order: ``macos-*=0.08,ubuntu-*=0.008``."""
     rates = {}
-    for item in env_list(name):
+    for item in env_list(name, default):
         pattern, _, rate = item.rpartition("=")
         try:
             value = float(rate)

@@ -269,7 +269,9 @@ WORKER_HEARTBEAT_SECONDS = 10
 # Pipeline health: what a CI minute costs, by runner (label or kind; shell-style patterns,
 # first match wins), and for runners no pattern matches.
 CI_COST_PER_MINUTE = env_float("CI_COST_PER_MINUTE", 0.008, minimum=0)
-CI_COST_PER_MINUTE_BY_RUNNER = env_rates("CI_COST_PER_MINUTE_BY_RUNNER")
+CI_COST_PER_MINUTE_BY_RUNNER = env_rates(
+    "CI_COST_PER_MINUTE_BY_RUNNER", "macos-*=0.08,windows-*=0.016,self-hosted*=0"
+)
 WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # --- logging ----------------------------------------------------------------------------------
