@@ -34,7 +34,6 @@ _GENERATE = [
         CASE WHEN g %% 10 = 0 THEN 'failure' ELSE 'success' END,
         t - interval '6 minutes', t, '', now(),
         (%(services)s::bigint[])[1 + g %% %(service_count)s],
-        (%(services)s::bigint[])[1 + g %% %(service_count)s],
         CASE WHEN g %% 7 = 0 THEN %(staging)s ELSE %(production)s END,
         md5(g::text), 'main', g %% 40 = 0, now()
     FROM (SELECT g, %(since)s::timestamptz + (g::float8 / %(deployments)s * %(days)s)

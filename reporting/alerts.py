@@ -25,7 +25,7 @@ from pipelines.models import CISource, PipelineRun
 from portal.models import Service
 from reporting.metrics.dora import Window
 from reporting.models import Alert, AlertNotification, AlertRule
-from reporting.selectors import dora_totals
+from reporting.selectors import ORGANISATION, RollupScope, dora_totals
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +61,12 @@ def _dora_value(rule: AlertRule, now: datetime) -> float | None:
     """The rule's key over the last ``window_days`` full days up to today, in the rule's unit."""
     end = now.astimezone(UTC).date()
     window = Window(end - timedelta(days=rule.window_days - 1), end)
-    service_ids = None  # the organisation's own rows
-    if rule.team_id or rule.service_id:
-        service_ids = list(_scope_services(rule).values_list("pk", flat=True))
-    totals = dora_totals(service_ids=service_ids, window=window)
+    scope = ORGANISATION
+    if rule.service_id:
+        scope = RollupScope.of_services([rule.service_id])
+    elif rule.team_id:
+        scope = RollupScope.of_teams([rule.team_id])
+    totals = dora_totals(scope=scope, window=window)
     Metric = AlertRule.Metric
     values = {
         Metric.CHANGE_FAILURE_RATE: totals.change_failure_rate,

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from portal.access import access_for, visible_services, visible_teams
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT, REPORTS
-from reporting.selectors import dora_totals, dora_trend, health_for
+from reporting.selectors import ORGANISATION, RollupScope, dora_overview, dora_totals, health_for
 from reporting.summary import dora_summary
 
 MAX_RANGE_DAYS = 5 * 366
@@ -42,24 +42,28 @@ class ScopeSerializer(serializers.Serializer):
         if (end - start).days + 1 > MAX_RANGE_DAYS:
             raise serializers.ValidationError({"end": ["The range may span at most 5 years."]})
         services = visible_services(user)
+        access = access_for(user)
         scope = {"kind": "organisation"}
+        rollup = ORGANISATION if access.sees_all_teams else RollupScope.of_teams(access.team_ids)
         if attrs.get("service"):
-            services = services.filter(slug=attrs["service"])
-            if not services.exists():
+            service = services.filter(slug=attrs["service"]).first()
+            if service is None:
                 raise serializers.ValidationError({"service": ["No such service."]})
+            services = services.filter(pk=service.pk)
             scope = {"kind": "service", "slug": attrs["service"]}
+            rollup = RollupScope.of_services([service.pk])
         elif attrs.get("team"):
-            if not visible_teams(user).filter(slug=attrs["team"]).exists():
+            team = visible_teams(user).filter(slug=attrs["team"]).first()
+            if team is None:
                 raise serializers.ValidationError({"team": ["No such team."]})
-            services = services.filter(team__slug=attrs["team"])
+            services = services.filter(team=team)
             scope = {"kind": "team", "slug": attrs["team"]}
-        service_ids = list(services.values_list("id", flat=True))
-        scope.update(start=start.isoformat(), end=end.isoformat(), services=len(service_ids))
-        whole_organisation = scope["kind"] == "organisation" and access_for(user).sees_all_teams
+            rollup = RollupScope.of_teams([team.pk])
+        scope.update(start=start.isoformat(), end=end.isoformat(), services=services.count())
         return {
             "window": Window(start, end),
             "services": services,
-            "service_ids": None if whole_organisation else service_ids,
+            "rollup": rollup,
             "scope": scope,
             "report": attrs["report"],
         }
@@ -82,7 +86,7 @@ class DoraView(APIView):
         params = ScopeSerializer(data=request.query_params.dict(), context={"request": request})
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        result = dora_totals(service_ids=data["service_ids"], window=data["window"])
+        result = dora_totals(scope=data["rollup"], window=data["window"])
         return Response(
             {
                 "scope": {**data["scope"], "report": data["report"]},
@@ -111,8 +115,8 @@ class DoraTrendView(APIView):
         params = TrendSerializer(data=request.query_params.dict(), context={"request": request})
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        points = dora_trend(
-            service_ids=data["service_ids"], window=data["window"], bucket=data["bucket"]
+        _totals, points = dora_overview(
+            scope=data["rollup"], window=data["window"], bucket=data["bucket"]
         )
         return Response(
             {

@@ -24,7 +24,7 @@ from reporting.models import DoraDay, RollupDirt, pack
 from reporting.raw_rows import dora_rows
 
 LOCK_NAMESPACE = 0x524F4C4C  # "ROLL": advisory locks per service id, 0 for the organisation rows
-ORGANISATION_LOCK = 0
+ORGANISATION_LOCK = 0  # taken before the team and organisation rows are recomputed
 BATCH_SLACK_DAYS = 7  # services whose spans differ by less are computed in one read
 
 _CLAIM_SQL = f"""
@@ -45,14 +45,24 @@ _BOUNDS_SQL = """
       (SELECT max(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id)
     FROM unnest(%s::bigint[], %s::timestamptz[]) AS s(service_id, from_at)"""
 
-_ORGANISATION_SQL = f"""
-    INSERT INTO {DoraDay._meta.db_table} (service_id, day, deployments, failed, rework,
-        lead_time_count, recovery_count, lead_times, recovery_times)
-    SELECT NULL, day, sum(deployments), sum(failed), sum(rework), sum(lead_time_count),
-        sum(recovery_count), string_agg(lead_times, ''::bytea),
-        string_agg(recovery_times, ''::bytea)
-    FROM {DoraDay._meta.db_table}
-    WHERE service_id IS NOT NULL AND day BETWEEN %s AND %s GROUP BY day"""  # noqa: S608
+_SUMS = """sum(r.deployments), sum(r.failed), sum(r.rework), sum(r.lead_time_count),
+    sum(r.recovery_count), string_agg(r.lead_times, ''::bytea),
+    string_agg(r.recovery_times, ''::bytea)"""
+_COLUMNS = """(service_id, team_id, day, deployments, failed, rework, lead_time_count,
+    recovery_count, lead_times, recovery_times)"""
+# Team and organisation rows: sums of the service rows of each day in a window.
+_AGGREGATES_SQL = [
+    f"""DELETE FROM {DoraDay._meta.db_table}
+        WHERE service_id IS NULL AND day BETWEEN %(start)s AND %(end)s""",  # noqa: S608
+    f"""INSERT INTO {DoraDay._meta.db_table} {_COLUMNS}
+        SELECT NULL, s.team_id, r.day, {_SUMS}
+        FROM {DoraDay._meta.db_table} r JOIN portal_service s ON s.id = r.service_id
+        WHERE r.day BETWEEN %(start)s AND %(end)s GROUP BY s.team_id, r.day""",  # noqa: S608
+    f"""INSERT INTO {DoraDay._meta.db_table} {_COLUMNS}
+        SELECT NULL, NULL, r.day, {_SUMS} FROM {DoraDay._meta.db_table} r
+        WHERE r.service_id IS NOT NULL AND r.day BETWEEN %(start)s AND %(end)s
+        GROUP BY r.day""",  # noqa: S608
+]
 
 
 def _day(moment: datetime) -> date:
@@ -76,7 +86,7 @@ def refresh_pending() -> int:
             _recompute(cursor, service_ids, window)
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK])
         for window in _merged({window for window, _ids in batches}):
-            _recompute_organisation(cursor, window)
+            _recompute_aggregates(cursor, window)
     return len(spans)
 
 
@@ -140,11 +150,11 @@ def _recompute(cursor, service_ids: list[int], window: Window) -> None:
 def _insert(cursor, days) -> None:
     execute_values(
         cursor.cursor,
-        f"INSERT INTO {DoraDay._meta.db_table} (service_id, day, deployments, failed, rework, "  # noqa: S608
-        "lead_time_count, recovery_count, lead_times, recovery_times) VALUES %s",
+        f"INSERT INTO {DoraDay._meta.db_table} {_COLUMNS} VALUES %s",  # noqa: S608
         [
             (
                 service_id,
+                None,
                 totals.day,
                 totals.deployments,
                 totals.failed,
@@ -160,13 +170,10 @@ def _insert(cursor, days) -> None:
     )
 
 
-def _recompute_organisation(cursor, window: Window) -> None:
-    cursor.execute(
-        f"DELETE FROM {DoraDay._meta.db_table} "  # noqa: S608
-        "WHERE service_id IS NULL AND day BETWEEN %s AND %s",
-        [window.start, window.end],
-    )
-    cursor.execute(_ORGANISATION_SQL, [window.start, window.end])
+def _recompute_aggregates(cursor, window: Window) -> None:
+    """The team and organisation rows of ``window`` from its service rows."""
+    for statement in _AGGREGATES_SQL:
+        cursor.execute(statement, {"start": window.start, "end": window.end})
 
 
 def rebuild() -> int:
@@ -185,5 +192,5 @@ def rebuild() -> int:
         for service_id, span in spans.items():
             _recompute(cursor, [service_id], span)
         for window in _merged(set(spans.values())):
-            _recompute_organisation(cursor, window)
+            _recompute_aggregates(cursor, window)
         return DoraDay.objects.count()

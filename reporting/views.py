@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
@@ -17,10 +16,17 @@ from pipelines.models import Deployment, Incident
 from portal.access import access_for, visible_services, visible_teams
 from portal.models import Service, Team
 from reporting.charts import trend_html
+from reporting.metrics.daily import combine
 from reporting.metrics.dora import Window
 from reporting.metrics.tiers import DEFAULT_REPORT
 from reporting.raw_rows import dora_for
-from reporting.selectors import dora_grouped, dora_totals, dora_trend, health_for
+from reporting.selectors import (
+    ORGANISATION,
+    RollupScope,
+    dora_grouped,
+    dora_overview,
+    health_for,
+)
 from reporting.summary import dora_summary
 
 RANGES = {"30": 30, "90": 90, "180": 180, "365": 365}
@@ -35,12 +41,7 @@ class Scope:
     team: Team | None
     window: Window
     days: int
-    whole_organisation: bool = False
-
-    @property
-    def service_ids(self) -> list[int] | None:
-        """For the rollup selectors: None reads the organisation's own rows."""
-        return None if self.whole_organisation else list(self.services.values_list("id", flat=True))
+    rollup: RollupScope
 
 
 def _scope(request, *, default_days: int) -> Scope:
@@ -53,15 +54,29 @@ def _scope(request, *, default_days: int) -> Scope:
         service = services.filter(slug=request.GET["service"]).first()
         if service is None:
             raise Http404
-        return Scope(service.name, services.filter(pk=service.pk), None, window, days)
+        return Scope(
+            service.name,
+            services.filter(pk=service.pk),
+            None,
+            window,
+            days,
+            RollupScope.of_services([service.pk]),
+        )
     if request.GET.get("team"):
         team = visible_teams(request.user).filter(slug=request.GET["team"]).first()
         if team is None:
             raise Http404
-        return Scope(team.name, services.filter(team=team), team, window, days)
-    return Scope(
-        "Organisation", services, None, window, days, access_for(request.user).sees_all_teams
-    )
+        return Scope(
+            team.name,
+            services.filter(team=team),
+            team,
+            window,
+            days,
+            RollupScope.of_teams([team.pk]),
+        )
+    access = access_for(request.user)
+    rollup = ORGANISATION if access.sees_all_teams else RollupScope.of_teams(access.team_ids)
+    return Scope("Organisation", services, None, window, days, rollup)
 
 
 @login_required
@@ -70,29 +85,26 @@ def dora_dashboard(request):
     services, window, days, scope_name = scope.services, scope.window, scope.days, scope.name
     team_slug, service_slug = request.GET.get("team"), request.GET.get("service")
     if service_slug:
-        groups = {}
+        parts, by = [], None
     elif scope.team is not None:
-        groups = {(s.slug, s.name): [s.pk] for s in services.order_by("name")}
+        parts = list(services.order_by("name").values_list("pk", "slug", "name"))
+        by = RollupScope.of_services(pk for pk, _slug, _name in parts)
     else:
-        members = defaultdict(list)
-        for service_id, team_id in services.values_list("id", "team_id"):
-            members[team_id].append(service_id)
-        groups = {
-            (t.slug, t.name): members[t.pk] for t in visible_teams(request.user).order_by("name")
-        }
+        parts = list(visible_teams(request.user).order_by("name").values_list("pk", "slug", "name"))
+        by = RollupScope.of_teams(pk for pk, _slug, _name in parts)
     kind = "service" if scope.team is not None else "team"
-    totals = dora_grouped(groups=groups, window=window)
-    summary = dora_summary(
-        dora_totals(service_ids=scope.service_ids, window=window), report=DEFAULT_REPORT
-    )
+    grouped = dora_grouped(scope=by, window=window) if by else {}
+    nothing = combine([], window)
+    totals, trend = dora_overview(scope=scope.rollup, window=window, bucket="week")
+    summary = dora_summary(totals, report=DEFAULT_REPORT)
     rows = [
         {
             "kind": kind,
             "slug": slug,
             "name": name,
-            **dora_summary(totals[(slug, name)], report=DEFAULT_REPORT),
+            **dora_summary(grouped.get(pk, nothing), report=DEFAULT_REPORT),
         }
-        for slug, name in groups
+        for pk, slug, name in parts
     ]
     drill = {
         "production": "true",
@@ -112,9 +124,7 @@ def dora_dashboard(request):
         "window": window,
         "summary": summary,
         "rows": rows,
-        "trend": trend_html(
-            dora_trend(service_ids=scope.service_ids, window=window, bucket="week")
-        ),
+        "trend": trend_html(trend),
         "deployments_url": "/deployments/?" + urlencode(drill),
         "incidents_url": "/incidents/?"
         + urlencode(

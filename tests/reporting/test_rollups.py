@@ -21,7 +21,7 @@ from reporting.metrics.dora import Window
 from reporting.models import DoraDay, RollupDirt
 from reporting.raw_rows import dora_for
 from reporting.rollups import rebuild, refresh_pending
-from reporting.selectors import dora_totals
+from reporting.selectors import ORGANISATION, RollupScope, dora_totals
 from tests.factories import ServiceFactory
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -31,7 +31,7 @@ ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours
 
 def _rows() -> dict:
     return {
-        (row.service_id, row.day): (
+        (row.service_id, row.team_id, row.day): (
             row.deployments,
             row.failed,
             row.rework,
@@ -139,15 +139,20 @@ def _assert_rebuild_gives_the_same_rows() -> None:
 
 
 def _assert_totals_equal_raw(services: list[Service], windows: list[Window]) -> None:
-    scopes = [None, [services[0].pk], [s.pk for s in services]]
+    first, second = services[0], services[1]
+    scopes = [
+        (ORGANISATION, [first.pk, second.pk]),
+        (RollupScope.of_services([first.pk]), [first.pk]),
+        (RollupScope.of_services([first.pk, second.pk]), [first.pk, second.pk]),
+        (RollupScope.of_teams([second.team_id]), [second.pk]),
+    ]
     for window in windows:
-        for service_ids in scopes:
-            queryset = Service.objects.filter(pk__in=service_ids or [s.pk for s in services])
-            raw = dora_for(services=queryset, window=window)
-            rolled = dora_totals(service_ids=service_ids, window=window)
-            assert rolled.deployment_count == raw.deployment_count, (window, service_ids)
-            assert rolled.failed_count == raw.failed_count, (window, service_ids)
-            assert rolled.rework_count == len(raw.rework), (window, service_ids)
+        for rollup, service_ids in scopes:
+            raw = dora_for(services=Service.objects.filter(pk__in=service_ids), window=window)
+            rolled = dora_totals(scope=rollup, window=window)
+            assert rolled.deployment_count == raw.deployment_count, (window, rollup)
+            assert rolled.failed_count == raw.failed_count, (window, rollup)
+            assert rolled.rework_count == len(raw.rework), (window, rollup)
             assert sorted(rolled.lead_times.tolist()) == sorted(raw.lead_times)
             assert sorted(rolled.recovery_times.tolist()) == sorted(raw.recovery_times)
             assert rolled.lead_time_median == raw.lead_time_median
@@ -201,13 +206,13 @@ def test_updates_and_deletions_are_followed(services):
 def test_an_environment_that_stops_being_production_leaves_the_rollups(services):
     world = World(services, seed=11)
     world.grow(60)
-    before = dora_totals(service_ids=None, window=WINDOWS[0]).deployment_count
+    before = dora_totals(scope=ORGANISATION, window=WINDOWS[0]).deployment_count
 
     world.production.is_production = False
     world.production.save()
 
     assert before > 0
-    assert dora_totals(service_ids=None, window=WINDOWS[0]).deployment_count == 0
+    assert dora_totals(scope=ORGANISATION, window=WINDOWS[0]).deployment_count == 0
     assert not DoraDay.objects.exists()
 
 
@@ -253,14 +258,33 @@ def test_a_late_deployment_takes_the_incidents_after_it_from_the_one_before(serv
         resolved_at=datetime(2026, 3, 3, 13, tzinfo=UTC),
     )
     refresh_pending()
-    assert _rows()[(service.pk, date(2026, 3, 1))][1] == 1
+    assert _rows()[(service.pk, None, date(2026, 3, 1))][1] == 1
 
     deploy("D2", datetime(2026, 3, 2, 9, tzinfo=UTC))
 
     rows = _rows()
-    assert rows[(service.pk, date(2026, 3, 1))] == (1, 0, 0, [], [])
-    assert rows[(service.pk, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
-    assert rows[(None, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
+    assert rows[(service.pk, None, date(2026, 3, 1))] == (1, 0, 0, [], [])
+    assert rows[(service.pk, None, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
+    assert rows[(None, service.team_id, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
+    assert rows[(None, None, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
+
+
+def test_a_service_moving_team_moves_its_history(services, org):
+    World(services, seed=4).grow(60)
+    cart = services[0]
+    window = WINDOWS[0]
+    checkout_before = dora_totals(scope=RollupScope.of_teams([org.checkout.pk]), window=window)
+    assert checkout_before.deployment_count > 0
+
+    cart.team = org.mobile
+    cart.save()
+
+    moved = dora_totals(scope=RollupScope.of_teams([org.checkout.pk]), window=window)
+    mobile = dora_totals(scope=RollupScope.of_teams([org.mobile.pk]), window=window)
+    everyone = dora_totals(scope=ORGANISATION, window=window)
+    assert moved.deployment_count == 0
+    assert mobile.deployment_count == everyone.deployment_count
+    _assert_rebuild_gives_the_same_rows()
 
 
 def test_rollup_rebuild_command_reports_what_it_wrote(services, capsys):
