@@ -190,7 +190,11 @@ class PipelineRun(DeliveryRecord):
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="pipelinerun_external")
         ]
-        indexes = [models.Index(fields=["service", "-created_at"])]
+        # (service, sha): the runs on one commit, for flaky jobs (reporting.raw_rows)
+        indexes = [
+            models.Index(fields=["service", "-created_at"]),
+            models.Index(fields=["service", "sha"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} #{self.external_id}"

@@ -146,7 +146,7 @@ class PipelineHealthView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         health = health_for(
-            services=data["services"],
+            scope=data["rollup"],
             window=data["window"],
             now=timezone.now(),
         )

@@ -82,8 +82,33 @@ class DoraDay(models.Model):
         return f"{scope} {self.day}: {self.deployments} deployments"
 
 
+class PipelineDay(models.Model):
+    """The pipeline runs of one service created on one UTC day (reporting.metrics.health's
+    HealthDay): counts, the durations themselves (exact percentiles), the default branch's
+    decided runs (red spells), and per job name and runner what the health page adds up."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    decided = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    durations = models.BinaryField(default=b"", help_text="seconds, packed float64")
+    queues = models.BinaryField(default=b"", help_text="seconds, packed float64")
+    main_runs = models.BinaryField(default=b"", help_text="packed health.MAIN_RUN records")
+    # {"runners": {runner: minutes}, "jobs": {name: [seconds]}, "flaky": {name: commits}}
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "day"], name="pipelineday_service_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"service {self.service_id} {self.day}: {self.decided} decided runs"
+
+
 class RollupDirt(models.Model):
-    """A service whose days between two moments need recomputing (written by triggers).
+    """A service whose days between two moments need recomputing (written by triggers), in
+    both rollups (DoraDay and PipelineDay).
 
     ``from_at`` null means since the beginning, ``to_at`` null means up to now (an incident not
     yet resolved makes later deployments rework).

@@ -30,6 +30,7 @@ from reporting.metrics.dora import (
     Window,
     compute,
 )
+from reporting.metrics.health import JobRow, RunRow
 
 # Plain SQL with array parameters: a rollup refresh after a 10,000-deployment batch reads tens
 # of thousands of ids, and an ORM ``__in`` list compiles one placeholder per id (profiled:
@@ -117,3 +118,38 @@ def dora_rows(*, services: QuerySet[Service], window: Window) -> DoraRows:
         if missing:
             deployments.update(_deployment_rows(_fetch(cursor, "by_id", ids=list(missing))))
     return DoraRows(deployments=list(deployments.values()), changes=changes, incidents=incidents)
+
+
+# The runs created in a range, and every run on the same commits (any time: a job is flaky
+# on a commit when it failed and later passed there, however far apart).
+_RUNS = """
+    WITH ranged AS (
+        SELECT id, service_id, sha FROM pipelines_pipelinerun
+        WHERE service_id = ANY(%(services)s) AND created_at >= %(begins)s
+          AND created_at < %(ends)s),
+    runs AS (
+        SELECT id FROM ranged
+        UNION
+        SELECT r.id FROM pipelines_pipelinerun r
+        JOIN (SELECT DISTINCT service_id, sha FROM ranged WHERE sha <> '') commits
+          ON r.service_id = commits.service_id AND r.sha = commits.sha)"""
+_RUN_ROWS = f"""{_RUNS}
+    SELECT r.id, r.service_id, r.status, r.created_at, r.started_at, r.finished_at, r.sha,
+           r.branch = s.default_branch
+    FROM pipelines_pipelinerun r JOIN portal_service s ON s.id = r.service_id
+    WHERE r.id IN (SELECT id FROM runs)"""  # noqa: S608
+_JOB_ROWS = f"""{_RUNS}
+    SELECT j.run_id, j.name, j.status, j.started_at, j.finished_at, j.runner
+    FROM pipelines_jobrun j WHERE j.run_id IN (SELECT id FROM runs)"""  # noqa: S608
+
+
+def health_rows(*, service_ids: list[int], begins, ends) -> tuple[list[RunRow], list[JobRow]]:
+    """The runs of the services created in [begins, ends), the runs on the same commits at
+    any time, and the jobs of all of them."""
+    scope = {"services": service_ids, "begins": begins, "ends": ends}
+    with connection.cursor() as cursor:
+        cursor.execute(_RUN_ROWS, scope)
+        runs = [RunRow(*row) for row in cursor.fetchall()]
+        cursor.execute(_JOB_ROWS, scope)
+        jobs = [JobRow(*row) for row in cursor.fetchall()]
+    return runs, jobs

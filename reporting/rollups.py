@@ -1,4 +1,4 @@
-"""Keep the daily DORA rollups (reporting.models.DoraDay) equal to the raw records.
+"""Keep the daily rollups (reporting.models: DoraDay, PipelineDay) equal to the raw records.
 
 Writers call ``refresh_pending`` at the end of their transaction (ingestion, the push API),
 reads call it before reading, and a periodic task drains what other paths left (an admin
@@ -15,13 +15,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
-from psycopg2.extras import execute_values
+from psycopg2.extras import Json, execute_values
 
 from portal.models import Service
 from reporting.metrics.daily import split_by_day
 from reporting.metrics.dora import Window, compute
-from reporting.models import DoraDay, RollupDirt, pack
-from reporting.raw_rows import dora_rows
+from reporting.metrics.health import health_days
+from reporting.models import DoraDay, PipelineDay, RollupDirt, pack
+from reporting.raw_rows import dora_rows, health_rows
 
 LOCK_NAMESPACE = 0x524F4C4C  # "ROLL": advisory locks per service id, 0 for the organisation rows
 ORGANISATION_LOCK = 0  # taken before the team and organisation rows are recomputed
@@ -35,15 +36,25 @@ _CLAIM_SQL = f"""
     FROM gone GROUP BY service_id ORDER BY service_id"""  # noqa: S608
 
 # Per service: the successful production deployment just before a moment (the one a later
-# arrival can take incidents from), and its first and last finishes of any kind.
+# arrival can take incidents from), and the first and last moment it has records for.
 _BOUNDS_SQL = """
     SELECT s.service_id,
       (SELECT max(d.finished_at) FROM pipelines_deployment d
         JOIN portal_environment e ON e.id = d.environment_id AND e.is_production
         WHERE d.service_id = s.service_id AND d.status = 'success' AND d.finished_at < s.from_at),
-      (SELECT min(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id),
-      (SELECT max(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id)
+      LEAST(
+        (SELECT min(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id),
+        (SELECT min(r.created_at) FROM pipelines_pipelinerun r WHERE r.service_id = s.service_id)),
+      GREATEST(
+        (SELECT max(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id),
+        (SELECT max(r.created_at) FROM pipelines_pipelinerun r WHERE r.service_id = s.service_id))
     FROM unnest(%s::bigint[], %s::timestamptz[]) AS s(service_id, from_at)"""
+# The last run on any commit that a run created in the span is on: a failure arriving late can
+# make a job that passed later on the same commit flaky, so pipeline days are rewritten to it.
+_LAST_ON_SAME_COMMITS_SQL = """
+    SELECT max(later.created_at) FROM pipelines_pipelinerun r
+    JOIN pipelines_pipelinerun later ON later.service_id = r.service_id AND later.sha = r.sha
+    WHERE r.service_id = ANY(%s) AND r.created_at >= %s AND r.created_at < %s AND r.sha <> ''"""
 
 _SUMS = """sum(r.deployments), sum(r.failed), sum(r.rework), sum(r.lead_time_count),
     sum(r.recovery_count), string_agg(r.lead_times, ''::bytea),
@@ -84,6 +95,7 @@ def refresh_pending() -> int:
         batches = _batches(spans)
         for window, service_ids in batches:
             _recompute(cursor, service_ids, window)
+            _recompute_health(cursor, service_ids, window)
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK])
         for window in _merged({window for window, _ids in batches}):
             _recompute_aggregates(cursor, window)
@@ -98,12 +110,12 @@ def _spans(cursor, noted) -> dict[int, Window]:
     spans = {}
     for service_id, from_at, to_at in noted:
         previous, first, last = bounds[service_id]
-        if first is None:  # no deployments left: only stale rows to remove
+        if first is None:  # no records left: only stale rows to remove
             first = last = from_at or to_at or datetime.now(UTC)
         starts = [m for m in (previous, from_at or first) if m is not None]
         ends = [m for m in (to_at or last, from_at or first) if m is not None]
         start, end = _day(min(starts)), _day(max(ends))
-        if to_at is None:  # open-ended: up to the service's latest deployment
+        if to_at is None:  # open-ended: up to the service's latest record
             end = max(end, _day(last))
         spans[service_id] = Window(start, end)
     return spans
@@ -170,6 +182,47 @@ def _insert(cursor, days) -> None:
     )
 
 
+def _recompute_health(cursor, service_ids: list[int], window: Window) -> None:
+    """Replace the pipeline days of ``service_ids`` in ``window``, and up to the last run on
+    the same commits as its runs."""
+    cursor.execute(_LAST_ON_SAME_COMMITS_SQL, [service_ids, window.begins, window.ends])
+    (last,) = cursor.fetchone()
+    days = Window(window.start, max(window.end, _day(last)) if last else window.end)
+    runs, jobs = health_rows(service_ids=service_ids, begins=days.begins, ends=days.ends)
+    parts = health_days(runs, jobs, now=datetime.now(UTC))
+    cursor.execute(
+        f"DELETE FROM {PipelineDay._meta.db_table} "  # noqa: S608
+        "WHERE service_id = ANY(%s) AND day BETWEEN %s AND %s",
+        [service_ids, days.start, days.end],
+    )
+    execute_values(
+        cursor.cursor,
+        f"INSERT INTO {PipelineDay._meta.db_table} (service_id, day, decided, succeeded, "  # noqa: S608
+        "durations, queues, main_runs, details) VALUES %s",
+        [
+            (
+                service_id,
+                part.day,
+                part.decided,
+                part.succeeded,
+                pack(part.durations),
+                pack(part.queues),
+                part.main_runs.tobytes(),
+                Json(
+                    {
+                        "runners": part.runner_minutes,
+                        "jobs": part.job_durations,
+                        "flaky": part.flaky,
+                    }
+                ),
+            )
+            for (service_id, day), part in parts.items()
+            if days.start <= day <= days.end
+        ],
+        page_size=1000,
+    )
+
+
 def _recompute_aggregates(cursor, window: Window) -> None:
     """The team and organisation rows of ``window`` from its service rows."""
     for statement in _AGGREGATES_SQL:
@@ -184,13 +237,18 @@ def rebuild() -> int:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK])
         RollupDirt.objects.all().delete()
         DoraDay.objects.all().delete()
+        PipelineDay.objects.all().delete()
         cursor.execute(
-            "SELECT service_id, min(finished_at), max(finished_at) FROM pipelines_deployment "
-            "WHERE finished_at IS NOT NULL GROUP BY service_id ORDER BY service_id"
+            "SELECT service_id, min(at), max(at) FROM ("
+            " SELECT service_id, finished_at AS at FROM pipelines_deployment"
+            " WHERE finished_at IS NOT NULL"
+            " UNION ALL SELECT service_id, created_at FROM pipelines_pipelinerun"
+            ") records GROUP BY service_id ORDER BY service_id"
         )
         spans = {sid: Window(_day(first), _day(last)) for sid, first, last in cursor.fetchall()}
         for service_id, span in spans.items():
             _recompute(cursor, [service_id], span)
+            _recompute_health(cursor, [service_id], span)
         for window in _merged(set(spans.values())):
             _recompute_aggregates(cursor, window)
-        return DoraDay.objects.count()
+        return DoraDay.objects.count() + PipelineDay.objects.count()

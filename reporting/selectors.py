@@ -9,15 +9,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
-from django.db.models import QuerySet
 
-from pipelines.models import JobRun, PipelineRun
-from portal.models import Service
 from reporting.metrics.daily import DayTotals, DoraTotals, combine
 from reporting.metrics.dora import Window
-from reporting.metrics.health import HealthResult, JobRow, RunRow, compute_health
-from reporting.models import DoraDay, RollupDirt, unpack
+from reporting.metrics.health import (
+    MAIN_RUN,
+    RED_LOOKBACK,
+    HealthDay,
+    HealthResult,
+    combine_health,
+)
+from reporting.models import DoraDay, PipelineDay, RollupDirt, unpack
 from reporting.rollups import refresh_pending
 
 
@@ -110,47 +114,37 @@ def buckets(window: Window, bucket: str) -> list[Window]:
     return parts
 
 
-def health_for(*, services: QuerySet[Service], window: Window, now) -> HealthResult:
-    """Pipeline health of ``services`` over ``window`` (runs created in it, plus the
-    default-branch runs of the week before, so a red spell begun earlier is measured)."""
-    service_rows = {s.pk: s.default_branch for s in services.only("id", "default_branch")}
-    runs = [
-        RunRow(
-            id=r["id"],
-            service_id=r["service_id"],
-            status=r["status"],
-            created_at=r["created_at"],
-            started_at=r["started_at"],
-            finished_at=r["finished_at"],
-            sha=r["sha"],
-            on_default_branch=r["branch"] == service_rows[r["service_id"]],
+def health_for(*, scope: RollupScope, window: Window, now) -> HealthResult:
+    """Pipeline health of the runs created in ``window`` in ``scope``, from the pipeline days
+    (and those of the week before: red spells and first failures that began earlier)."""
+    if RollupDirt.objects.exists():
+        refresh_pending()
+    rows = PipelineDay.objects.filter(
+        day__range=(window.start - RED_LOOKBACK, window.end)
+    ).order_by("day")
+    if scope.services is not None:
+        rows = rows.filter(service_id__in=scope.services)
+    elif scope.teams is not None:
+        rows = rows.filter(service__team_id__in=scope.teams)
+    days = [
+        HealthDay(
+            day=day,
+            decided=decided,
+            succeeded=succeeded,
+            durations=unpack(durations),
+            queues=unpack(queues),
+            main_runs=np.frombuffer(bytes(main_runs), dtype=MAIN_RUN),
+            runner_minutes=details["runners"],
+            job_durations=details["jobs"],
+            flaky=details["flaky"],
         )
-        for r in PipelineRun.objects.filter(
-            service_id__in=list(service_rows),
-            created_at__gte=window.begins - timedelta(days=7),
-            created_at__lt=window.ends,
-        ).values(
-            "id", "service_id", "status", "created_at", "started_at", "finished_at", "sha", "branch"
-        )
-    ]
-    in_window = [r.id for r in runs if r.created_at in window]
-    jobs = [
-        JobRow(
-            run_id=j["run_id"],
-            name=j["name"],
-            status=j["status"],
-            started_at=j["started_at"],
-            finished_at=j["finished_at"],
-            runner=j["runner"],
-        )
-        for j in JobRun.objects.filter(run_id__in=in_window).values(
-            "run_id", "name", "status", "started_at", "finished_at", "runner"
+        for day, decided, succeeded, durations, queues, main_runs, details in rows.values_list(
+            "day", "decided", "succeeded", "durations", "queues", "main_runs", "details"
         )
     ]
-    return compute_health(
+    return combine_health(
+        days,
         window=window,
-        runs=runs,
-        jobs=jobs,
         cost_per_minute=settings.CI_COST_PER_MINUTE,
         runner_rates=settings.CI_COST_PER_MINUTE_BY_RUNNER,
         now=now,

@@ -195,9 +195,9 @@ def dora_explain(request):
 def pipeline_health(request):
     """Run success, durations, queue, red main, CI minutes, and the slowest and flakiest jobs."""
     scope = _scope(request, default_days=30)
-    services, window, days, scope_name = scope.services, scope.window, scope.days, scope.name
+    window, days, scope_name = scope.window, scope.days, scope.name
     health = health_for(
-        services=services,
+        scope=scope.rollup,
         window=window,
         now=timezone.now(),
     )

@@ -8,20 +8,22 @@ equal a rebuild's, and the keys read from them equal the raw computation for eve
 from __future__ import annotations
 
 import random
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 
-from pipelines.models import Change, Deployment, Incident
+from pipelines.models import Change, Deployment, Incident, JobRun, PipelineRun
 from pipelines.services import push_source
 from portal.models import Environment, Service
 from reporting.metrics.dora import Window
-from reporting.models import DoraDay, RollupDirt
-from reporting.raw_rows import dora_for
+from reporting.metrics.health import MAIN_RUN, RED_LOOKBACK, compute_health
+from reporting.models import DoraDay, PipelineDay, RollupDirt
+from reporting.raw_rows import dora_for, health_rows
 from reporting.rollups import rebuild, refresh_pending
-from reporting.selectors import ORGANISATION, RollupScope, dora_totals
+from reporting.selectors import ORGANISATION, RollupScope, dora_totals, health_for
 from tests.factories import ServiceFactory
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -30,6 +32,24 @@ ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours
 
 
 def _rows() -> dict:
+    return _dora_rows() | _pipeline_rows()
+
+
+def _pipeline_rows() -> dict:
+    return {
+        ("pipelines", row.service_id, row.day): (
+            row.decided,
+            row.succeeded,
+            sorted(np.frombuffer(bytes(row.durations), "<f8").tolist()),
+            sorted(np.frombuffer(bytes(row.queues), "<f8").tolist()),
+            sorted(np.frombuffer(bytes(row.main_runs), MAIN_RUN).tolist()),
+            row.details,
+        )
+        for row in PipelineDay.objects.all()
+    }
+
+
+def _dora_rows() -> dict:
     return {
         (row.service_id, row.team_id, row.day): (
             row.deployments,
@@ -114,15 +134,48 @@ class World:
             deployment=named,
         )
 
+    def run(self) -> None:
+        """A pipeline run with two jobs; commits are reused, so some jobs fail then pass."""
+        rng = self.rng
+        created = _moment(rng)
+        status = rng.choice(["success", "success", "failure", "cancelled", "running"])
+        finished = None if status == "running" else created + timedelta(minutes=rng.randrange(30))
+        run = PipelineRun.objects.create(
+            source=self.source,
+            service=rng.choice(self.services),
+            external_id=self._id("R"),
+            name="ci",
+            branch=rng.choice(["main", "main", "feature"]),
+            sha=f"c{rng.randrange(12)}",
+            status=status,
+            created_at=created,
+            started_at=created + timedelta(minutes=rng.randrange(3)),
+            finished_at=finished,
+        )
+        for name in ("build", "tests"):
+            JobRun.objects.create(
+                source=self.source,
+                run=run,
+                run_external_id=run.external_id,
+                external_id=self._id("J"),
+                name=name,
+                status=rng.choice(["success", "failure"]),
+                started_at=run.started_at,
+                finished_at=finished,
+                runner=rng.choice(["ubuntu-latest", "macos-14", ""]),
+            )
+
     def grow(self, steps: int) -> None:
         for _ in range(steps):
             roll = self.rng.random()
-            if roll < 0.45:
+            if roll < 0.35:
                 self.deployment()
-            elif roll < 0.8:
+            elif roll < 0.6:
                 self.change()
-            else:
+            elif roll < 0.75:
                 self.incident()
+            else:
+                self.run()
             refresh_pending()
 
 
@@ -157,6 +210,21 @@ def _assert_totals_equal_raw(services: list[Service], windows: list[Window]) -> 
             assert sorted(rolled.recovery_times.tolist()) == sorted(raw.recovery_times)
             assert rolled.lead_time_median == raw.lead_time_median
             assert rolled.recovery_median == raw.recovery_median
+            _assert_health_equal_raw(rollup, service_ids, window)
+
+
+def _assert_health_equal_raw(rollup, service_ids: list[int], window: Window) -> None:
+    """The health page's numbers from the pipeline days equal those from the runs."""
+    runs, jobs = health_rows(
+        service_ids=service_ids, begins=window.begins - RED_LOOKBACK, ends=window.ends
+    )
+    now = datetime(2026, 3, 25, tzinfo=UTC)
+    raw = compute_health(window=window, runs=runs, jobs=jobs, cost_per_minute=0.01, now=now)
+    rolled = health_for(scope=rollup, window=window, now=now)
+    for result in (raw, rolled):  # the rates differ (settings); the minutes are compared
+        result.ci_by_runner = sorted((r, m) for r, m, _cost in result.ci_by_runner)
+        result.ci_cost = 0
+    assert asdict(rolled) == asdict(raw), (window, rollup)
 
 
 WINDOWS = [
@@ -258,11 +326,11 @@ def test_a_late_deployment_takes_the_incidents_after_it_from_the_one_before(serv
         resolved_at=datetime(2026, 3, 3, 13, tzinfo=UTC),
     )
     refresh_pending()
-    assert _rows()[(service.pk, None, date(2026, 3, 1))][1] == 1
+    assert _dora_rows()[(service.pk, None, date(2026, 3, 1))][1] == 1
 
     deploy("D2", datetime(2026, 3, 2, 9, tzinfo=UTC))
 
-    rows = _rows()
+    rows = _dora_rows()
     assert rows[(service.pk, None, date(2026, 3, 1))] == (1, 0, 0, [], [])
     assert rows[(service.pk, None, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
     assert rows[(None, service.team_id, date(2026, 3, 2))] == (1, 1, 0, [], [100_800.0])
