@@ -21,7 +21,7 @@ from portal.models import Service
 from reporting.metrics.daily import split_by_day
 from reporting.metrics.dora import Window, compute
 from reporting.metrics.health import health_days
-from reporting.models import DoraDay, PipelineDay, RollupDirt, pack
+from reporting.models import DoraDay, PipelineDay, RollupDirt, pack, pack_split
 from reporting.raw_rows import dora_rows, health_rows
 
 LOCK_NAMESPACE = 0x524F4C4C  # "ROLL": advisory locks per service id, 0 for the organisation rows
@@ -57,10 +57,11 @@ _LAST_ON_SAME_COMMITS_SQL = """
     WHERE r.service_id = ANY(%s) AND r.created_at >= %s AND r.created_at < %s AND r.sha <> ''"""
 
 _SUMS = """sum(r.deployments), sum(r.failed), sum(r.rework), sum(r.lead_time_count),
-    sum(r.recovery_count), string_agg(r.lead_times, ''::bytea),
+    sum(r.recovery_count), string_agg(r.lead_times_whole, ''::bytea),
+    string_agg(r.lead_times, ''::bytea), string_agg(r.recovery_times_whole, ''::bytea),
     string_agg(r.recovery_times, ''::bytea)"""
 _COLUMNS = """(service_id, team_id, day, deployments, failed, rework, lead_time_count,
-    recovery_count, lead_times, recovery_times)"""
+    recovery_count, lead_times_whole, lead_times, recovery_times_whole, recovery_times)"""
 # Team and organisation rows: sums of the service rows of each day in a window.
 _AGGREGATES_SQL = [
     f"""DELETE FROM {DoraDay._meta.db_table}
@@ -173,8 +174,8 @@ def _insert(cursor, days) -> None:
                 totals.rework,
                 len(totals.lead_times),
                 len(totals.recovery_times),
-                pack(totals.lead_times),
-                pack(totals.recovery_times),
+                *pack_split(totals.lead_times),
+                *pack_split(totals.recovery_times),
             )
             for (service_id, _day), totals in days.items()
         ],

@@ -21,7 +21,7 @@ from reporting.metrics.health import (
     HealthResult,
     combine_health,
 )
-from reporting.models import DoraDay, PipelineDay, RollupDirt, unpack
+from reporting.models import DoraDay, PipelineDay, RollupDirt, unpack, unpack_split
 from reporting.rollups import refresh_pending
 
 
@@ -66,14 +66,30 @@ def _days(scope: RollupScope, window: Window) -> list[tuple[int | None, DayTotal
                 deployments=deployments,
                 failed=failed,
                 rework=rework,
-                lead_times=unpack(lead_times),
-                recovery_times=unpack(recovery_times),
+                lead_times=unpack_split(lead_whole, lead_other),
+                recovery_times=unpack_split(recovery_whole, recovery_other),
             ),
         )
-        for scope_id, day, deployments, failed, rework, lead_times, recovery_times in (
-            rows.order_by("day").values_list(
-                key, "day", "deployments", "failed", "rework", "lead_times", "recovery_times"
-            )
+        for (
+            scope_id,
+            day,
+            deployments,
+            failed,
+            rework,
+            lead_whole,
+            lead_other,
+            recovery_whole,
+            recovery_other,
+        ) in rows.order_by("day").values_list(
+            key,
+            "day",
+            "deployments",
+            "failed",
+            "rework",
+            "lead_times_whole",
+            "lead_times",
+            "recovery_times_whole",
+            "recovery_times",
         )
     ]
 

@@ -20,7 +20,7 @@ from pipelines.services import push_source
 from portal.models import Environment, Service
 from reporting.metrics.dora import Window
 from reporting.metrics.health import MAIN_RUN, RED_LOOKBACK, compute_health
-from reporting.models import DoraDay, PipelineDay, RollupDirt
+from reporting.models import DoraDay, PipelineDay, RollupDirt, unpack_split
 from reporting.raw_rows import dora_for, health_rows
 from reporting.rollups import rebuild, refresh_pending
 from reporting.selectors import ORGANISATION, RollupScope, dora_totals, health_for
@@ -55,8 +55,8 @@ def _dora_rows() -> dict:
             row.deployments,
             row.failed,
             row.rework,
-            sorted(np.frombuffer(bytes(row.lead_times), "<f8").tolist()),
-            sorted(np.frombuffer(bytes(row.recovery_times), "<f8").tolist()),
+            sorted(unpack_split(row.lead_times_whole, row.lead_times).tolist()),
+            sorted(unpack_split(row.recovery_times_whole, row.recovery_times).tolist()),
         )
         for row in DoraDay.objects.all()
     }
