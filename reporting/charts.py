@@ -1,54 +1,80 @@
-"""Rows -> Plotly figures -> HTML fragments (plotly.js is loaded once by the page)."""
+"""Rows -> Plotly figure specs -> HTML fragments (plotly.js is loaded once by the page).
+
+Figures are written as the plain JSON plotly.js takes: plotly's Python graph objects validate
+every property on the way and cost more than the whole page's data (profiled: 130 ms of a
+270 ms dashboard over a year).
+"""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+import uuid
+
+import orjson
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from reporting.metrics.daily import DoraTotals
 from reporting.metrics.dora import Window
 
 BRAND, AMBER = "#2f5bea", "#d97706"
+CONFIG = {"displaylogo": False, "responsive": True}
 
 
-def trend_html(points: list[tuple[Window, DoraTotals]]) -> str:
+def figure_html(data: list[dict], layout: dict) -> SafeString:
+    """A div and the script that draws ``data`` with ``layout`` in it."""
+    element = f"chart-{uuid.uuid4().hex[:12]}"
+    # orjson escapes nothing HTML-special by itself: "</" must not close the script element.
+    spec = b",".join(orjson.dumps(part) for part in (data, layout, CONFIG))
+    script = spec.decode().replace("</", "<\\/")
+    return format_html(
+        '<div id="{}" class="chart"></div><script>Plotly.newPlot("{}", {});</script>',
+        element,
+        element,
+        mark_safe(script),  # noqa: S308 (JSON from our own numbers and labels, "</" escaped)
+    )
+
+
+def trend_html(points: list[tuple[Window, DoraTotals]]) -> SafeString:
     """Weekly production deployments (bars) and median lead time in hours (line)."""
     labels = [part.start.isoformat() for part, _ in points]
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(
-        go.Bar(
-            x=labels,
-            y=[r.deployment_count for _, r in points],
-            name="Production deployments",
-            marker_color=BRAND,
-            opacity=0.85,
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[
-                None if r.lead_time_median is None else round(r.lead_time_median / 3600, 1)
-                for _, r in points
-            ],
-            name="Median lead time (h)",
-            mode="lines+markers",
-            line={"color": AMBER, "width": 2},
-            connectgaps=True,
-        ),
-        secondary_y=True,
-    )
-    figure.update_layout(
-        height=300,
-        margin={"l": 40, "r": 40, "t": 10, "b": 30},
-        bargap=0.25,
-        legend={"orientation": "h", "y": -0.2},
-        plot_bgcolor="#fff",
-        paper_bgcolor="#fff",
-        font={"family": "system-ui, sans-serif", "size": 12},
-    )
-    figure.update_yaxes(title_text="deployments", gridcolor="#eef1f5", secondary_y=False)
-    figure.update_yaxes(title_text="hours", showgrid=False, secondary_y=True)
-    return figure.to_html(
-        full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True}
-    )
+    lead_hours = [
+        None if r.lead_time_median is None else round(r.lead_time_median / 3600, 1)
+        for _, r in points
+    ]
+    data = [
+        {
+            "type": "bar",
+            "x": labels,
+            "y": [r.deployment_count for _, r in points],
+            "name": "Production deployments",
+            "marker": {"color": BRAND},
+            "opacity": 0.85,
+        },
+        {
+            "type": "scatter",
+            "x": labels,
+            "y": lead_hours,
+            "yaxis": "y2",
+            "name": "Median lead time (h)",
+            "mode": "lines+markers",
+            "line": {"color": AMBER, "width": 2},
+            "connectgaps": True,
+        },
+    ]
+    layout = {
+        "height": 300,
+        "margin": {"l": 40, "r": 40, "t": 10, "b": 30},
+        "bargap": 0.25,
+        "legend": {"orientation": "h", "y": -0.2},
+        "plot_bgcolor": "#fff",
+        "paper_bgcolor": "#fff",
+        "font": {"family": "system-ui, sans-serif", "size": 12},
+        "yaxis": {"title": {"text": "deployments"}, "gridcolor": "#eef1f5"},
+        "yaxis2": {
+            "title": {"text": "hours"},
+            "showgrid": False,
+            "overlaying": "y",
+            "side": "right",
+        },
+    }
+    return figure_html(data, layout)

@@ -1,0 +1,70 @@
+"""Journey: a lead opens the DORA dashboard, sees the keys and the drawn weekly chart, drills
+into a team, and adds an alert rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from pipelines.models import Deployment
+from pipelines.services import push_source
+from portal.models import Environment, Role
+from reporting.models import AlertRule
+from tests.factories import PASSWORD, MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def lee(transactional_db):
+    checkout = TeamFactory(name="Checkout", slug="checkout")
+    cart = ServiceFactory(team=checkout, name="Cart API", slug="cart-api")
+    production = Environment.objects.create(
+        name="production", slug="production", is_production=True
+    )
+    now = timezone.now()
+    for n in range(12):  # one a day, so the last 90 days show 12 deployments
+        Deployment.objects.create(
+            source=push_source(),
+            service=cart,
+            environment=production,
+            external_id=f"D{n}",
+            status="success",
+            finished_at=now - timedelta(days=n, hours=1),
+        )
+    user = UserFactory(username="lee", first_name="Lee", last_name="Okafor")
+    MembershipFactory(user=user, team=None, role=Role.LEAD)
+    return user
+
+
+def test_a_lead_reads_the_dashboard_drills_into_a_team_and_adds_an_alert(
+    page, portal_url, sign_in, lee
+):
+    sign_in("lee", PASSWORD)
+    page.goto(portal_url + "/metrics/")
+
+    expect(page.get_by_role("heading", name="Organisation")).to_be_visible()
+    expect(page.get_by_text("12 production deployments")).to_be_visible()
+    expect(page.locator(".chart .main-svg").first).to_be_visible()  # plotly.js drew it
+
+    page.get_by_role("link", name="Checkout").click()
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
+    expect(page.get_by_role("link", name="Cart API")).to_be_visible()
+
+    page.get_by_role("link", name="Alerts →").click()
+    page.get_by_role("link", name="Add a rule").first.click()
+    page.get_by_label("Name").fill("Failing changes")
+    page.get_by_label("Kind").select_option("dora")
+    page.get_by_label("Metric").select_option("change_failure_rate")
+    page.get_by_label("Threshold").fill("20")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Give at least one address or a webhook URL")).to_be_visible()
+
+    page.get_by_label("Emails").fill("lee@example.com")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("link", name="Failing changes")).to_be_visible()
+    assert AlertRule.objects.get().email_list == ["lee@example.com"]
