@@ -5,12 +5,12 @@ Pending rollup work is done first, so a read always sees every write.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Aggregate, BinaryField, QuerySet, Sum
 
 from reporting.metrics.daily import DayTotals, DoraTotals, combine
 from reporting.metrics.dora import Window
@@ -47,17 +47,29 @@ class RollupScope:
 ORGANISATION = RollupScope()
 
 
-def _days(scope: RollupScope, window: Window) -> list[tuple[int | None, DayTotals]]:
-    """(team or service id, or None for the organisation; the day's totals), in day order."""
+def _scoped(scope: RollupScope, window: Window) -> tuple[QuerySet[DoraDay], str]:
+    """The scope's rows in ``window`` (pending rollup work done first), and their key column."""
     if RollupDirt.objects.exists():
         refresh_pending()
     rows = DoraDay.objects.filter(day__range=(window.start, window.end))
     if scope.services is not None:
-        rows, key = rows.filter(service_id__in=scope.services), "service_id"
-    elif scope.teams is not None:
-        rows, key = rows.filter(service=None, team_id__in=scope.teams), "team_id"
-    else:
-        rows, key = rows.filter(service=None, team=None), "service_id"
+        return rows.filter(service_id__in=scope.services), "service_id"
+    if scope.teams is not None:
+        return rows.filter(service=None, team_id__in=scope.teams), "team_id"
+    return rows.filter(service=None, team=None), "service_id"
+
+
+class _Concatenated(Aggregate):
+    """``string_agg(bytea, '')``: a group's packed values joined in the database."""
+
+    function = "string_agg"
+    template = "%(function)s(%(expressions)s, ''::bytea)"
+    output_field = BinaryField()
+
+
+def _days(scope: RollupScope, window: Window) -> list[tuple[int | None, DayTotals]]:
+    """(team or service id, or None for the organisation; the day's totals), in day order."""
+    rows, key = _scoped(scope, window)
     return [
         (
             scope_id,
@@ -108,12 +120,34 @@ def dora_overview(
 
 
 def dora_grouped(*, scope: RollupScope, window: Window) -> dict[int, DoraTotals]:
-    """The keys of each team (or service) of ``scope`` over ``window``: one read. Those
-    without a counted deployment are absent."""
-    days_of: dict[int, list[DayTotals]] = defaultdict(list)
-    for scope_id, day in _days(scope, window):
-        days_of[scope_id].append(day)
-    return {scope_id: combine(days, window) for scope_id, days in days_of.items()}
+    """The keys of each team (or service) of ``scope`` over ``window``, added up in the
+    database (one row per team, not one per team and day). Those without a counted deployment
+    are absent."""
+    rows, key = _scoped(scope, window)
+    groups = (
+        rows.order_by()
+        .values(key)
+        .annotate(
+            deployments=Sum("deployments"),
+            failed=Sum("failed"),
+            rework=Sum("rework"),
+            lead_whole=_Concatenated("lead_times_whole"),
+            lead_other=_Concatenated("lead_times"),
+            recovery_whole=_Concatenated("recovery_times_whole"),
+            recovery_other=_Concatenated("recovery_times"),
+        )
+    )
+    return {
+        group[key]: DoraTotals(
+            days=window.days,
+            deployment_count=group["deployments"],
+            failed_count=group["failed"],
+            rework_count=group["rework"],
+            lead_times=unpack_split(group["lead_whole"], group["lead_other"]),
+            recovery_times=unpack_split(group["recovery_whole"], group["recovery_other"]),
+        )
+        for group in groups
+    }
 
 
 def buckets(window: Window, bucket: str) -> list[Window]:

@@ -1,6 +1,7 @@
-"""The demo's alert rules fire on the demo history as DEMO.md tells it: Mobile's change failure
-rate and lead time are over their limits. (Whether Catalog's main is red at this moment depends
-on the day the demo is loaded, so it is not asserted.)"""
+"""The demo's alert rules fire on the demo history as DEMO.md tells it: Mobile's monthly train
+keeps its lead time over a week. (The history ends at the moment it is loaded, so whether a
+failed Mobile release sits inside the last 90 days, or Catalog's main is red right now, depends
+on when the test runs: those are not asserted.)"""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ def test_the_demo_rules_flag_mobile(db, django_capture_on_commit_callbacks):
 
     assert AlertRule.objects.count() == 4
     open_alerts = {a.rule.name: a for a in Alert.objects.filter(resolved_at=None)}
-    assert {"Change failure rate over 20%", "Lead time over a week"} <= set(open_alerts)
     assert "for Mobile" in open_alerts["Lead time over a week"].message
     assert {m.to[0] for m in mail.outbox} == {"lee@acme.example"}
-    assert len(mail.outbox) == len(open_alerts)
+    assert len(mail.outbox) == len(open_alerts)  # one email per alert opened
