@@ -134,12 +134,20 @@ class RollupDirt(models.Model):
     yet resolved makes later deployments rework).
     """
 
+    class Rollup(models.TextChoices):
+        DORA = "dora", "DoraDay"
+        PIPELINES = "pipelines", "PipelineDay"
+
     service_id = models.BigIntegerField()
+    # Which rollup: a CI sync's runs leave the DORA days alone, a push of deployments the
+    # pipeline days.
+    rollup = models.CharField(max_length=10, choices=Rollup.choices, db_default=Rollup.DORA)
     from_at = models.DateTimeField(null=True)
     to_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
-        return f"service {self.service_id}: {self.from_at or 'start'} to {self.to_at or 'now'}"
+        span = f"{self.from_at or 'start'} to {self.to_at or 'now'}"
+        return f"{self.rollup} of service {self.service_id}: {span}"
 
 
 class AlertRule(models.Model):

@@ -30,10 +30,10 @@ BATCH_SLACK_DAYS = 7  # services whose spans differ by less are computed in one 
 
 _CLAIM_SQL = f"""
     WITH gone AS (DELETE FROM {RollupDirt._meta.db_table} RETURNING *)
-    SELECT service_id,
+    SELECT rollup, service_id,
            CASE WHEN bool_or(from_at IS NULL) THEN NULL ELSE min(from_at) END,
            CASE WHEN bool_or(to_at IS NULL) THEN NULL ELSE max(to_at) END
-    FROM gone GROUP BY service_id ORDER BY service_id"""  # noqa: S608
+    FROM gone GROUP BY rollup, service_id ORDER BY service_id"""  # noqa: S608
 
 # Per service: the successful production deployment just before a moment (the one a later
 # arrival can take incidents from), and the first and last moment it has records for.
@@ -88,23 +88,30 @@ def refresh_pending() -> int:
         noted = cursor.fetchall()
         if not noted:
             return 0
-        spans = _spans(cursor, noted)
+        dora = _spans(cursor, [row[1:] for row in noted if row[0] == RollupDirt.Rollup.DORA])
+        pipelines = _spans(cursor, [row[1:] for row in noted if row[0] != RollupDirt.Rollup.DORA])
         # Service locks in id order, then the organisation's: concurrent refreshes queue, and
         # the later one reads what the earlier one committed.
-        for service_id in sorted(spans):
+        for service_id in sorted(dora.keys() | pipelines.keys()):
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, service_id])
-        batches = _batches(spans)
+        for window, service_ids in _batches(pipelines):
+            _recompute_health(cursor, service_ids, window)
+        batches = _batches(dora)
         for window, service_ids in batches:
             _recompute(cursor, service_ids, window)
-            _recompute_health(cursor, service_ids, window)
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK])
+        if batches:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, ORGANISATION_LOCK]
+            )
         for window in _merged({window for window, _ids in batches}):
             _recompute_aggregates(cursor, window)
-    return len(spans)
+    return len(dora.keys() | pipelines.keys())
 
 
 def _spans(cursor, noted) -> dict[int, Window]:
     """Service id -> the days to recompute, widened back to the deployment before the first."""
+    if not noted:
+        return {}
     ids = [service_id for service_id, _from, _to in noted]
     cursor.execute(_BOUNDS_SQL, [ids, [from_at for _id, from_at, _to in noted]])
     bounds = {row[0]: row[1:] for row in cursor.fetchall()}

@@ -363,3 +363,14 @@ def test_rollup_rebuild_command_reports_what_it_wrote(services, capsys):
 
     assert _rows() == rows
     assert f"Rebuilt {len(rows)} daily rollup rows" in capsys.readouterr().out
+
+
+def test_runs_note_the_pipeline_days_and_deployments_the_dora_days(services):
+    world = World(services, seed=9)
+
+    world.run()
+    assert set(RollupDirt.objects.values_list("rollup", flat=True)) == {"pipelines"}
+    refresh_pending()
+
+    world.deployment()
+    assert set(RollupDirt.objects.values_list("rollup", flat=True)) == {"dora"}
