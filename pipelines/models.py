@@ -245,7 +245,11 @@ class Deployment(DeliveryRecord):
                 fields=["source", "service", "external_id"], name="deployment_external"
             )
         ]
-        indexes = [models.Index(fields=["service", "environment", "-finished_at"])]
+        indexes = [
+            models.Index(fields=["service", "environment", "-finished_at"]),
+            # a service's deployments in time order, whatever the environment (rollup spans)
+            models.Index(fields=["service", "-finished_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service} to {self.environment} ({self.external_id})"

@@ -39,16 +39,21 @@ _CLAIM_SQL = f"""
 # arrival can take incidents from), and the first and last moment it has records for.
 _BOUNDS_SQL = """
     SELECT s.service_id,
-      (SELECT max(d.finished_at) FROM pipelines_deployment d
-        JOIN portal_environment e ON e.id = d.environment_id AND e.is_production
-        WHERE d.service_id = s.service_id AND d.status = 'success' AND d.finished_at < s.from_at),
-      LEAST(
+      (SELECT d.finished_at FROM pipelines_deployment d
+        WHERE d.service_id = s.service_id AND d.finished_at < s.from_at
+          AND d.status = 'success' AND d.environment_id IN (
+            SELECT id FROM portal_environment WHERE is_production)
+        ORDER BY d.finished_at DESC LIMIT 1),
+      CASE WHEN s.from_at IS NULL THEN LEAST(
         (SELECT min(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id),
-        (SELECT min(r.created_at) FROM pipelines_pipelinerun r WHERE r.service_id = s.service_id)),
-      GREATEST(
+        (SELECT min(r.created_at) FROM pipelines_pipelinerun r WHERE r.service_id = s.service_id))
+      END,
+      CASE WHEN s.to_at IS NULL THEN GREATEST(
         (SELECT max(d.finished_at) FROM pipelines_deployment d WHERE d.service_id = s.service_id),
         (SELECT max(r.created_at) FROM pipelines_pipelinerun r WHERE r.service_id = s.service_id))
-    FROM unnest(%s::bigint[], %s::timestamptz[]) AS s(service_id, from_at)"""
+      END
+    FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[])
+      AS s(service_id, from_at, to_at)"""
 # The last run on any commit that a run created in the span is on: a failure arriving late can
 # make a job that passed later on the same commit flaky, so pipeline days are rewritten to it.
 _LAST_ON_SAME_COMMITS_SQL = """
@@ -112,20 +117,19 @@ def _spans(cursor, noted) -> dict[int, Window]:
     """Service id -> the days to recompute, widened back to the deployment before the first."""
     if not noted:
         return {}
-    ids = [service_id for service_id, _from, _to in noted]
-    cursor.execute(_BOUNDS_SQL, [ids, [from_at for _id, from_at, _to in noted]])
+    cursor.execute(_BOUNDS_SQL, [list(column) for column in zip(*noted, strict=True)])
     bounds = {row[0]: row[1:] for row in cursor.fetchall()}
     spans = {}
+    now = datetime.now(UTC)
     for service_id, from_at, to_at in noted:
         previous, first, last = bounds[service_id]
-        if first is None:  # no records left: only stale rows to remove
-            first = last = from_at or to_at or datetime.now(UTC)
-        starts = [m for m in (previous, from_at or first) if m is not None]
-        ends = [m for m in (to_at or last, from_at or first) if m is not None]
-        start, end = _day(min(starts)), _day(max(ends))
-        if to_at is None:  # open-ended: up to the service's latest record
-            end = max(end, _day(last))
-        spans[service_id] = Window(start, end)
+        # Unbounded ends reach the service's first or last record (none left: only stale rows
+        # to remove); the start goes back to the deployment before it.
+        start_at = from_at or first or to_at or now
+        end_at = max(to_at or last or start_at, start_at)
+        if previous is not None:
+            start_at = min(start_at, previous)
+        spans[service_id] = Window(_day(start_at), _day(end_at))
     return spans
 
 
