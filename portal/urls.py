@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from maturity import api as maturity_api
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
 from portal import api, views
@@ -25,6 +26,8 @@ api_router.register("jobs", pipelines_api.JobRunViewSet, basename="jobrun")
 api_router.register("deployments", push_api.DeploymentViewSet, basename="deployment")
 api_router.register("changes", pipelines_api.ChangeViewSet, basename="change")
 api_router.register("incidents", push_api.IncidentViewSet, basename="incident")
+api_router.register("maturity-models", maturity_api.MaturityModelViewSet, basename="maturitymodel")
+api_router.register("assessments", maturity_api.AssessmentViewSet, basename="assessment")
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
