@@ -1,4 +1,5 @@
-"""Reads for maturity: what a team's delivery data says for the automatic checks."""
+"""Reads for maturity: what a team's delivery data says for the automatic checks, and the
+latest levels per team for the heat map and the radar."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from maturity.checks import CHECK_DAYS
+from maturity.models import Assessment, Rating
 from portal.models import Team
 from reporting.metrics.dora import Window
 from reporting.selectors import RollupScope, dora_totals, health_for
@@ -55,3 +57,39 @@ def team_measurements(team: Team, *, now: datetime) -> dict[str, float | None]:
         if health.runs_finished
         else None,
     }
+
+
+def latest_ratings(teams, model_slug: str) -> dict[int, tuple[Assessment, dict[str, int]]]:
+    """Team id -> its latest submitted or reviewed assessment of the model, and capability key
+    -> level in it (the heat map)."""
+    assessments = (
+        Assessment.objects.filter(
+            team__in=teams,
+            model__slug=model_slug,
+            status__in=[Assessment.Status.SUBMITTED, Assessment.Status.REVIEWED],
+        )
+        .order_by("team_id", "-period")
+        .distinct("team_id")
+    )
+    latest = {a.pk: a for a in assessments.select_related("team")}
+    levels: dict[int, dict[str, int]] = {pk: {} for pk in latest}
+    for assessment_id, key, level in Rating.objects.filter(assessment_id__in=latest).values_list(
+        "assessment_id", "capability__key", "level"
+    ):
+        levels[assessment_id][key] = level
+    return {a.team_id: (a, levels[a.pk]) for a in latest.values()}
+
+
+def previous_assessment(assessment: Assessment) -> Assessment | None:
+    """The team's assessment of the same model just before this one (the radar's overlay)."""
+    return (
+        Assessment.objects.filter(
+            team=assessment.team, model__slug=assessment.model.slug, period__lt=assessment.period
+        )
+        .order_by("-period")
+        .first()
+    )
+
+
+def levels_by_key(assessment: Assessment) -> dict[str, int | None]:
+    return dict(assessment.ratings.values_list("capability__key", "level"))

@@ -203,6 +203,19 @@ def rating_update(*, actor, rating: Rating, data: dict[str, Any]) -> Rating:
 
 
 @transaction.atomic
+def ratings_update(*, actor, assessment: Assessment, changes: dict[str, dict[str, Any]]) -> int:
+    """Several ratings at once (the assessment page's form), all or nothing; capability key ->
+    changed fields. Returns how many ratings changed."""
+    ratings = {r.capability.key: r for r in assessment.ratings.select_related("capability")}
+    unknown = sorted(changes.keys() - ratings.keys())
+    if unknown:
+        raise ApplicationError("Unknown capabilities.", {"ratings": [", ".join(unknown)]})
+    for key, data in changes.items():
+        rating_update(actor=actor, rating=ratings[key], data=data)
+    return len(changes)
+
+
+@transaction.atomic
 def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
     assessment = _locked(assessment)
     if not can_fill(actor, assessment.team):

@@ -17,6 +17,7 @@ def navigation(request) -> dict:
         ("Teams", reverse("team_list"), [reverse("team_list")]),
         ("Services", reverse("service_list"), [reverse("service_list")]),
         ("Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
+        ("Maturity", reverse("maturity_home"), [reverse("maturity_home")]),
         (
             "Delivery",
             reverse("deployment_list"),

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from maturity import api as maturity_api
+from maturity import views as maturity_views
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
 from portal import api, views
@@ -49,6 +50,17 @@ urlpatterns = [
     path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
     path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
     path("metrics/pipelines/", reporting_views.pipeline_health, name="pipeline_health"),
+    path("maturity/", maturity_views.maturity_home, name="maturity_home"),
+    path(
+        "maturity/assessments/<slug:slug>/",
+        maturity_views.assessment_detail,
+        name="assessment_detail",
+    ),
+    path(
+        "maturity/assessments/<slug:slug>/review/",
+        maturity_views.assessment_review,
+        name="assessment_review",
+    ),
     path("metrics/alerts/", alert_views.alert_list, name="alert_list"),
     path("metrics/alerts/new/", alert_views.alert_rule_create, name="alert_rule_create"),
     path("metrics/alerts/<int:pk>/", alert_views.alert_rule_edit, name="alert_rule_edit"),

@@ -1,0 +1,94 @@
+"""Forms of the maturity pages; writes go through maturity.services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from maturity.models import PERIOD, Assessment, MaturityModel
+from portal.models import Team
+
+LEVEL_CHOICES = [("", "Not rated"), *[(str(n), str(n)) for n in range(1, 6)]]
+
+
+class AssessmentStartForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), to_field_name="slug")
+    model = forms.ModelChoiceField(queryset=MaturityModel.objects.none(), label="Model version")
+    period = forms.CharField(
+        max_length=7, validators=[PERIOD], help_text="A quarter such as 2026-Q4."
+    )
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["model"].queryset = MaturityModel.objects.order_by("slug", "-version")
+
+
+def _evidence(text: str) -> list[str]:
+    links = [line.strip() for line in text.splitlines() if line.strip()]
+    validate = URLValidator(schemes=["http", "https"])
+    for link in links:
+        try:
+            validate(link)
+        except ValidationError:
+            raise ValidationError(f"Not a link: {link}") from None
+    return links
+
+
+class RatingsForm(forms.Form):
+    """One level, comment and evidence field per capability of the assessment."""
+
+    def __init__(self, *args, assessment: Assessment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ratings = list(assessment.ratings.select_related("capability__area"))
+        for rating in self.ratings:
+            key = rating.capability.key
+            self.fields[f"level-{key}"] = forms.ChoiceField(
+                choices=LEVEL_CHOICES, required=False, initial=rating.level or ""
+            )
+            self.fields[f"comment-{key}"] = forms.CharField(
+                required=False, max_length=5000, initial=rating.comment, widget=forms.Textarea
+            )
+            self.fields[f"evidence-{key}"] = forms.CharField(
+                required=False,
+                max_length=5000,
+                initial="\n".join(rating.evidence),
+                widget=forms.Textarea,
+            )
+
+    def clean(self):
+        data = super().clean()
+        for rating in self.ratings:
+            name = f"evidence-{rating.capability.key}"
+            try:
+                data[name] = _evidence(data.get(name, ""))
+            except ValidationError as error:
+                self.add_error(name, error)
+        return data
+
+    def changes(self) -> dict[str, dict]:
+        """Capability key -> the fields that differ from what is stored."""
+        changed = {}
+        for rating in self.ratings:
+            key = rating.capability.key
+            value = {
+                "level": int(self.cleaned_data[f"level-{key}"] or 0) or None,
+                "comment": self.cleaned_data[f"comment-{key}"],
+                "evidence": self.cleaned_data[f"evidence-{key}"],
+            }
+            stored = {"level": rating.level, "comment": rating.comment, "evidence": rating.evidence}
+            if value != stored:
+                changed[key] = value
+        return changed
+
+    def rows(self):
+        """(rating, level field, comment field, evidence field) in model order, for templates."""
+        for rating in self.ratings:
+            key = rating.capability.key
+            yield rating, self[f"level-{key}"], self[f"comment-{key}"], self[f"evidence-{key}"]
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", "Sign off"), ("return", "Send back")])
+    comment = forms.CharField(required=False, max_length=5000, widget=forms.Textarea)

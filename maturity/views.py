@@ -1,0 +1,150 @@
+"""Maturity pages: the organisation's heat map and assessments, and one assessment (fill,
+submit, review, radar). Writes go through maturity.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from maturity import services
+from maturity.charts import radar_html
+from maturity.forms import AssessmentStartForm, RatingsForm, ReviewForm
+from maturity.models import Assessment, Capability, MaturityModel, Rating
+from maturity.selectors import latest_ratings, levels_by_key, previous_assessment
+from portal.access import access_for, visible_teams
+from portal.exceptions import ApplicationError
+from portal.models import Role
+
+
+def _fillable_teams(user):
+    access = access_for(user)
+    teams = visible_teams(user).order_by("name")
+    if access.is_lead:
+        return teams
+    return teams.filter(
+        pk__in=[t for t in access.team_ids if access.has_team_role(t, Role.MEMBER, Role.LEAD)]
+    )
+
+
+def _errors_to_form(form, error: ApplicationError) -> None:
+    for field, problems in (error.extra or {"__all__": [error.message]}).items():
+        form.add_error(field if field in form.fields else None, problems)
+
+
+@login_required
+def maturity_home(request):
+    teams = visible_teams(request.user).order_by("name")
+    model = MaturityModel.objects.order_by("slug", "-version").first()
+    start = AssessmentStartForm(
+        request.POST or None, teams=_fillable_teams(request.user), initial={"model": model}
+    )
+    if request.method == "POST" and start.is_valid():
+        try:
+            assessment = services.assessment_create(actor=request.user, **start.cleaned_data)
+        except ApplicationError as error:
+            _errors_to_form(start, error)
+        else:
+            messages.success(request, "Draft started; levels with measured data are pre-filled.")
+            return redirect("assessment_detail", slug=assessment.slug)
+    capabilities = list(model.capabilities.select_related("area")) if model else []
+    latest = latest_ratings(teams, model.slug) if model else {}
+    heat = [
+        (
+            team,
+            latest.get(team.pk, (None, {}))[0],
+            [latest.get(team.pk, (None, {}))[1].get(c.key) for c in capabilities],
+        )
+        for team in teams
+    ]
+    context = {
+        "model": model,
+        "capabilities": capabilities,
+        "heat": heat,
+        "assessments": Assessment.objects.filter(team__in=teams).select_related("team", "model")[
+            :50
+        ],
+        "start": start,
+        "can_start": _fillable_teams(request.user).exists(),
+    }
+    return render(request, "maturity/home.html", context)
+
+
+@login_required
+def assessment_detail(request, slug: str):
+    ratings = Prefetch(
+        "ratings",
+        queryset=Rating.objects.select_related("capability__area").prefetch_related(
+            "capability__levels"
+        ),
+    )
+    assessment = get_object_or_404(
+        Assessment.objects.filter(team__in=visible_teams(request.user))
+        .select_related("team", "model", "reviewed_by")
+        .prefetch_related(ratings),
+        slug=slug,
+    )
+    can_fill = services.can_fill(request.user, assessment.team) and assessment.is_editable
+    form = RatingsForm(request.POST or None, assessment=assessment)
+    if request.method == "POST":
+        if not can_fill:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.ratings_update(
+                    actor=request.user, assessment=assessment, changes=form.changes()
+                )
+                if request.POST.get("then") == "submit":
+                    services.assessment_submit(actor=request.user, assessment=assessment)
+                    messages.success(request, "Submitted for review.")
+                else:
+                    messages.success(request, "Saved.")
+            except ApplicationError as error:
+                _errors_to_form(form, error)
+            else:
+                return redirect("assessment_detail", slug=assessment.slug)
+    previous = previous_assessment(assessment)
+    capabilities = list(Capability.objects.filter(model=assessment.model).select_related("area"))
+    context = {
+        "assessment": assessment,
+        "form": form,
+        "can_fill": can_fill,
+        "can_review": access_for(request.user).is_lead
+        and assessment.status == Assessment.Status.SUBMITTED,
+        "review": ReviewForm(),
+        "previous": previous,
+        "radar": radar_html(
+            capabilities,
+            [(assessment.period, levels_by_key(assessment))]
+            + ([(previous.period, levels_by_key(previous))] if previous else []),
+        ),
+    }
+    return render(request, "maturity/assessment.html", context)
+
+
+@login_required
+@require_POST
+def assessment_review(request, slug: str):
+    assessment = get_object_or_404(
+        Assessment.objects.filter(team__in=visible_teams(request.user)), slug=slug
+    )
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose to sign off or to send back.")
+        return redirect("assessment_detail", slug=slug)
+    try:
+        services.assessment_review(
+            actor=request.user,
+            assessment=assessment,
+            accept=form.cleaned_data["decision"] == "accept",
+            comment=form.cleaned_data["comment"],
+        )
+    except ApplicationError as error:
+        problems = [problem for field in error.extra.values() for problem in field]
+        messages.error(request, " ".join([error.message, *problems]))
+    else:
+        messages.success(request, "Review recorded.")
+    return redirect("assessment_detail", slug=slug)
