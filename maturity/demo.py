@@ -1,15 +1,71 @@
-"""Demo part of maturity: the default model (from the DORA capabilities), so assessments can
-start at once."""
+"""Demo part of maturity (shared/DEMO.md): the default model from the DORA capabilities and
+three quarterly rounds per team. Checkout's deployment automation rises after it adopts the
+standard pipeline; Mobile's monitoring is its gap after the spring incident."""
 
 from __future__ import annotations
 
+import zlib
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from maturity import services
 from maturity.catalogue import parse_model
 from maturity.management.commands.maturity_import import DEFAULT
-from maturity.models import MaturityModel
-from maturity.services import model_import
+from maturity.models import MaturityModel, Rating
+from portal.models import Team
+
+# team -> (its usual level, the member who fills its assessments)
+PROFILES = {
+    "Payments": (4, "lee"),
+    "Checkout": (3, "mo"),
+    "Catalog": (2, "lee"),
+    "Mobile": (2, "kim"),
+    "Platform": (4, "lee"),
+    "Data": (3, "lee"),
+}
+ROUNDS = ["2026-Q2", "2026-Q3"]  # reviewed; the current quarter is left as a draft
+CURRENT = "2026-Q4"
+# (team, capability) -> level per round, where the story says so
+STORY = {
+    ("Checkout", "deployment-automation"): [2, 4, 4],
+    ("Checkout", "continuous-delivery"): [2, 3, 4],
+    ("Mobile", "monitoring-and-observability"): [2, 1, 1],
+    ("Mobile", "proactive-failure-notification"): [2, 1, 2],
+}
 
 
+def _level(team: str, key: str, round_index: int) -> int:
+    if (team, key) in STORY:
+        return STORY[(team, key)][round_index]
+    base = PROFILES[team][0]
+    wobble = zlib.crc32(f"{team}{key}".encode()) % 3 - 1  # -1, 0 or +1, the same every load
+    return max(1, min(5, base + wobble + (round_index == 2 and wobble < 0)))
+
+
+@transaction.atomic
 def load() -> None:
     spec = parse_model(DEFAULT.read_text(encoding="utf-8"))
-    if not MaturityModel.objects.filter(slug=spec.slug).exists():
-        model_import(actor=None, spec=spec)
+    if MaturityModel.objects.filter(slug=spec.slug).exists():
+        return
+    model = services.model_import(actor=None, spec=spec)
+    users = {
+        u.username: u for u in get_user_model().objects.filter(username__in=["lee", "mo", "kim"])
+    }
+    lee = users.get("lee")
+    for team in Team.objects.filter(name__in=PROFILES):
+        filler = users.get(PROFILES[team.name][1]) or lee
+        for index, period in enumerate([*ROUNDS, CURRENT]):
+            assessment = services.assessment_create(
+                actor=lee, team=team, model=model, period=period
+            )
+            ratings = list(assessment.ratings.select_related("capability"))
+            for rating in ratings:
+                rating.level = _level(team.name, rating.capability.key, index)
+            Rating.objects.bulk_update(ratings, ["level"])
+            if period == CURRENT:
+                if team.name != "Checkout":  # Checkout's current round is still a draft
+                    services.assessment_submit(actor=filler, assessment=assessment)
+                continue
+            services.assessment_submit(actor=filler, assessment=assessment)
+            services.assessment_review(actor=lee, assessment=assessment, accept=True)
