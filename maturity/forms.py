@@ -48,13 +48,16 @@ class RatingsForm(forms.Form):
                 choices=LEVEL_CHOICES, required=False, initial=rating.level or ""
             )
             self.fields[f"comment-{key}"] = forms.CharField(
-                required=False, max_length=5000, initial=rating.comment, widget=forms.Textarea
+                required=False,
+                max_length=5000,
+                initial=rating.comment,
+                widget=forms.Textarea(attrs={"rows": 2}),
             )
             self.fields[f"evidence-{key}"] = forms.CharField(
                 required=False,
                 max_length=5000,
                 initial="\n".join(rating.evidence),
-                widget=forms.Textarea,
+                widget=forms.Textarea(attrs={"rows": 2}),
             )
 
     def clean(self):
@@ -91,4 +94,6 @@ class RatingsForm(forms.Form):
 
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("accept", "Sign off"), ("return", "Send back")])
-    comment = forms.CharField(required=False, max_length=5000, widget=forms.Textarea)
+    comment = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
