@@ -1,10 +1,12 @@
 """Demo part of maturity (shared/DEMO.md): the default model from the DORA capabilities and
-three quarterly rounds per team. Checkout's deployment automation rises after it adopts the
-standard pipeline; Mobile's monitoring is its gap after the spring incident."""
+three quarterly rounds per team, targets and an improvement action. Checkout's deployment
+automation rises after it adopts the standard pipeline; Mobile's monitoring is its gap after
+the spring incident."""
 
 from __future__ import annotations
 
 import zlib
+from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -69,3 +71,19 @@ def load() -> None:
                 continue
             services.assessment_submit(actor=filler, assessment=assessment)
             services.assessment_review(actor=lee, assessment=assessment, accept=True)
+    # Lee aims at level 3 everywhere, 4 on the keys the DORA numbers hang on.
+    keys = list(model.capabilities.values_list("key", flat=True))
+    core = {"continuous-integration", "deployment-automation", "monitoring-and-observability"}
+    services.targets_set(
+        actor=lee, model=model, levels={key: 4 if key in core else 3 for key in keys}
+    )
+    mobile = Team.objects.filter(name="Mobile").first()
+    if mobile is not None:
+        services.action_create(
+            actor=lee,
+            team=mobile,
+            capability_key="monitoring-and-observability",
+            title="Alert on crash-free sessions and page on-call (after the spring incident)",
+            owner=users.get("kim"),
+            due_date=date(2027, 1, 31),
+        )

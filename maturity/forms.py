@@ -97,3 +97,28 @@ class ReviewForm(forms.Form):
     comment = forms.CharField(
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class TargetsForm(forms.Form):
+    """One target level per capability of a model (blank: no target)."""
+
+    def __init__(self, *args, capabilities, targets: dict[str, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.capabilities = capabilities
+        for capability in capabilities:
+            self.fields[capability.key] = forms.ChoiceField(
+                label=capability.name,
+                choices=[("", "—"), *[(str(n), str(n)) for n in range(1, 6)]],
+                required=False,
+                initial=str(targets.get(capability.key, "")),
+            )
+
+    def levels(self) -> dict[str, int | None]:
+        return {key: int(value) if value else None for key, value in self.cleaned_data.items()}
+
+
+class ActionForm(forms.Form):
+    team = forms.SlugField(widget=forms.HiddenInput)
+    capability_key = forms.SlugField(widget=forms.HiddenInput)
+    title = forms.CharField(max_length=300)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

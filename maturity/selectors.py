@@ -3,12 +3,13 @@ latest levels per team for the heat map and the radar."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
 from maturity.checks import CHECK_DAYS
-from maturity.models import Assessment, Rating
+from maturity.models import Assessment, Capability, MaturityModel, Rating, TargetLevel
 from portal.models import Team
 from reporting.metrics.dora import Window
 from reporting.selectors import RollupScope, dora_totals, health_for
@@ -93,3 +94,32 @@ def previous_assessment(assessment: Assessment) -> Assessment | None:
 
 def levels_by_key(assessment: Assessment) -> dict[str, int | None]:
     return dict(assessment.ratings.values_list("capability__key", "level"))
+
+
+@dataclass(frozen=True)
+class Gap:
+    team: Team
+    assessment: Assessment
+    capability: Capability
+    level: int
+    target: int
+
+    @property
+    def size(self) -> int:
+        return self.target - self.level
+
+
+def gaps(teams, model: MaturityModel) -> list[Gap]:
+    """Capabilities below their target in each team's latest submitted or reviewed round,
+    largest gap first."""
+    targets = dict(
+        TargetLevel.objects.filter(model_slug=model.slug).values_list("capability_key", "level")
+    )
+    capabilities = {c.key: c for c in model.capabilities.all()}
+    found = [
+        Gap(assessment.team, assessment, capabilities[key], level, targets[key])
+        for assessment, levels in latest_ratings(teams, model.slug).values()
+        for key, level in levels.items()
+        if key in targets and key in capabilities and level is not None and level < targets[key]
+    ]
+    return sorted(found, key=lambda g: (-g.size, g.team.name, g.capability.position))

@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from maturity.catalogue import ModelSpec
 from maturity.checks import METRICS, suggested_level
-from maturity.models import Area, Assessment, Capability, Level, MaturityModel, Rating
+from maturity.models import (
+    Area,
+    Assessment,
+    Capability,
+    ImprovementAction,
+    Level,
+    MaturityModel,
+    Rating,
+    TargetLevel,
+)
 from maturity.selectors import check_window, stage_share, team_measurements
 from portal.access import access_for
 from portal.audit import audit_record, audit_snapshot
@@ -263,3 +272,59 @@ def assessment_review(
         after={"comment": assessment.review_comment},
     )
     return assessment
+
+
+# --- targets and improvement actions ----------------------------------------------------------
+
+
+@transaction.atomic
+def targets_set(*, actor, model: MaturityModel, levels: dict[str, int | None]) -> None:
+    """The level leads aim for per capability key (None clears it), for every version."""
+    _require_lead(actor)
+    keys = set(model.capabilities.values_list("key", flat=True))
+    unknown = sorted(levels.keys() - keys)
+    if unknown:
+        raise ApplicationError("Unknown capabilities.", {"targets": [", ".join(unknown)]})
+    for key, level in levels.items():
+        if level is None:
+            TargetLevel.objects.filter(model_slug=model.slug, capability_key=key).delete()
+        elif level not in range(1, 6):
+            raise ApplicationError("Levels go from 1 to 5.", {key: ["Choose a level from 1 to 5."]})
+        else:
+            TargetLevel.objects.update_or_create(
+                model_slug=model.slug, capability_key=key, defaults={"level": level}
+            )
+    audit_record(
+        actor=actor,
+        action="maturity_targets.set",
+        instance=model,
+        after={"targets": {k: v for k, v in levels.items()}},
+    )
+
+
+@transaction.atomic
+def action_create(
+    *,
+    actor,
+    team: Team,
+    capability_key: str,
+    title: str,
+    owner=None,
+    due_date=None,
+    assessment: Assessment | None = None,
+) -> ImprovementAction:
+    """An improvement action for a gap; the team's members and leads plan them."""
+    if not can_fill(actor, team):
+        raise PermissionDenied("Only the team's members and leads plan its actions.")
+    if not title.strip():
+        raise ApplicationError("Say what to do.", {"title": ["This field is required."]})
+    action = ImprovementAction.objects.create(
+        team=team,
+        capability_key=capability_key,
+        title=title.strip(),
+        owner=owner,
+        due_date=due_date,
+        assessment=assessment,
+    )
+    audit_record(actor=actor, action="improvement_action.create", instance=action)
+    return action

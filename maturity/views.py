@@ -12,9 +12,16 @@ from django.views.decorators.http import require_POST
 
 from maturity import services
 from maturity.charts import radar_html
-from maturity.forms import AssessmentStartForm, RatingsForm, ReviewForm
-from maturity.models import Assessment, Capability, MaturityModel, Rating
-from maturity.selectors import latest_ratings, levels_by_key, previous_assessment
+from maturity.forms import ActionForm, AssessmentStartForm, RatingsForm, ReviewForm, TargetsForm
+from maturity.models import (
+    Assessment,
+    Capability,
+    ImprovementAction,
+    MaturityModel,
+    Rating,
+    TargetLevel,
+)
+from maturity.selectors import gaps, latest_ratings, levels_by_key, previous_assessment
 from portal.access import access_for, visible_teams
 from portal.exceptions import ApplicationError
 from portal.models import Role
@@ -148,3 +155,52 @@ def assessment_review(request, slug: str):
     else:
         messages.success(request, "Review recorded.")
     return redirect("assessment_detail", slug=slug)
+
+
+@login_required
+def maturity_gaps(request):
+    """Targets (leads set them), the gaps below them, and the actions planned against them."""
+    model = MaturityModel.objects.order_by("slug", "-version").first()
+    if model is None:
+        return redirect("maturity_home")
+    teams = visible_teams(request.user).order_by("name")
+    capabilities = list(model.capabilities.select_related("area"))
+    targets = dict(
+        TargetLevel.objects.filter(model_slug=model.slug).values_list("capability_key", "level")
+    )
+    form = TargetsForm(
+        request.POST if request.POST.get("form") == "targets" else None,
+        capabilities=capabilities,
+        targets=targets,
+    )
+    action_form = ActionForm(request.POST if request.POST.get("form") == "action" else None)
+    if request.method == "POST":
+        try:
+            if form.is_bound and form.is_valid():
+                services.targets_set(actor=request.user, model=model, levels=form.levels())
+                messages.success(request, "Targets saved.")
+                return redirect("maturity_gaps")
+            if action_form.is_bound and action_form.is_valid():
+                data = action_form.cleaned_data
+                services.action_create(
+                    actor=request.user,
+                    team=get_object_or_404(teams, slug=data["team"]),
+                    capability_key=data["capability_key"],
+                    title=data["title"],
+                    due_date=data["due_date"],
+                )
+                messages.success(request, "Action planned.")
+                return redirect("maturity_gaps")
+        except ApplicationError as error:
+            _errors_to_form(form if form.is_bound else action_form, error)
+        if action_form.is_bound and action_form.errors:
+            messages.error(request, "The action was not planned: give it a title and a valid date.")
+    context = {
+        "model": model,
+        "form": form,
+        "can_set_targets": access_for(request.user).is_lead,
+        "gaps": gaps(teams, model),
+        "actions": ImprovementAction.objects.filter(team__in=teams).select_related("team"),
+        "names": {c.key: c.name for c in capabilities},
+    }
+    return render(request, "maturity/gaps.html", context)

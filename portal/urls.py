@@ -51,6 +51,7 @@ urlpatterns = [
     path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
     path("metrics/pipelines/", reporting_views.pipeline_health, name="pipeline_health"),
     path("maturity/", maturity_views.maturity_home, name="maturity_home"),
+    path("maturity/gaps/", maturity_views.maturity_gaps, name="maturity_gaps"),
     path(
         "maturity/assessments/<slug:slug>/",
         maturity_views.assessment_detail,

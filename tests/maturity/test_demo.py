@@ -4,8 +4,10 @@ automation rising, Mobile's monitoring gap, Checkout's current round still a dra
 from __future__ import annotations
 
 from maturity import demo as maturity_demo
-from maturity.models import Assessment, Rating
+from maturity.models import Assessment, ImprovementAction, MaturityModel, Rating
+from maturity.selectors import gaps
 from portal import demo as portal_demo
+from portal.models import Team
 
 
 def _level(team: str, period: str, key: str) -> int:
@@ -28,3 +30,10 @@ def test_the_demo_rounds_tell_the_story(db):
     assert set(Assessment.objects.filter(period="2026-Q3").values_list("status", flat=True)) == {
         "reviewed"
     }
+    mobile_gaps = [
+        g for g in gaps(Team.objects.all(), MaturityModel.objects.get()) if g.team.name == "Mobile"
+    ]
+    assert ("monitoring-and-observability", 1, 4) in [
+        (g.capability.key, g.level, g.target) for g in mobile_gaps
+    ]
+    assert ImprovementAction.objects.get().team.name == "Mobile"
