@@ -16,6 +16,7 @@ from portal.health import healthz
 from reporting import alert_views
 from reporting import api as reporting_api
 from reporting import views as reporting_views
+from training import api as training_api
 
 api_router = DefaultRouter()
 api_router.register("teams", api.TeamViewSet, basename="team")
@@ -29,6 +30,9 @@ api_router.register("changes", pipelines_api.ChangeViewSet, basename="change")
 api_router.register("incidents", push_api.IncidentViewSet, basename="incident")
 api_router.register("maturity-models", maturity_api.MaturityModelViewSet, basename="maturitymodel")
 api_router.register("assessments", maturity_api.AssessmentViewSet, basename="assessment")
+api_router.register("skills", training_api.SkillViewSet, basename="skill")
+api_router.register("skill-ratings", training_api.SkillRatingViewSet, basename="skillrating")
+api_router.register("training-plans", training_api.TrainingPlanViewSet, basename="trainingplan")
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
