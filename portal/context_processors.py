@@ -18,6 +18,7 @@ def navigation(request) -> dict:
         ("Services", reverse("service_list"), [reverse("service_list")]),
         ("Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
         ("Maturity", reverse("maturity_home"), [reverse("maturity_home")]),
+        ("Training", reverse("training_plans"), [reverse("training_plans")]),
         (
             "Delivery",
             reverse("deployment_list"),

@@ -17,6 +17,7 @@ from reporting import alert_views
 from reporting import api as reporting_api
 from reporting import views as reporting_views
 from training import api as training_api
+from training import views as training_views
 
 api_router = DefaultRouter()
 api_router.register("teams", api.TeamViewSet, basename="team")
@@ -66,6 +67,9 @@ urlpatterns = [
         maturity_views.assessment_review,
         name="assessment_review",
     ),
+    path("training/", training_views.plan_list, name="training_plans"),
+    path("training/plans/<slug:slug>/", training_views.plan_detail, name="training_plan"),
+    path("training/skills/", training_views.skills_matrix, name="skills_matrix"),
     path("metrics/alerts/", alert_views.alert_list, name="alert_list"),
     path("metrics/alerts/new/", alert_views.alert_rule_create, name="alert_rule_create"),
     path("metrics/alerts/<int:pk>/", alert_views.alert_rule_edit, name="alert_rule_edit"),
