@@ -194,7 +194,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flightdeck API",
-    "DESCRIPTION": "Delivery governance: teams, services, environments and delivery records.",
+    "DESCRIPTION": "Delivery governance: teams, services, environments, delivery records, "
+    "metrics, maturity assessments and training.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -205,6 +206,8 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "pipelines.models.STATUS_CHOICES",
         "PushedDeploymentStatusEnum": ["success", "failure"],
         "ConnectorKindEnum": "pipelines.api.CONNECTOR_KINDS",
+        "AssessmentStatusEnum": "maturity.models.Assessment.Status",
+        "TrainingItemStatusEnum": "training.models.TrainingItem.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -34,7 +34,8 @@ def test_a_lead_creates_a_plan_adds_an_item_and_the_attendee_completes_it(
     assert "Terraform basics" in page and "over budget" in page
 
     client_for("mo").post(
-        url, {"form": "done", "item": item.pk, "status": "done", "evidence": "https://cert.example/1"}
+        url,
+        {"form": "done", "item": item.pk, "status": "done", "evidence": "https://cert.example/1"},
     )
     item.refresh_from_db()
     assert (item.status, item.evidence) == ("done", "https://cert.example/1")
