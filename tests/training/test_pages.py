@@ -78,3 +78,32 @@ def test_the_matrix_self_rating_and_confirmation(client_for, org, terraform):
     page = client_for("lee").get("/training/skills/?team=checkout").content.decode()
     assert "2✓" in page
     assert client_for("kim").get("/training/plans/checkout-2026-q4/").status_code == 404
+
+
+def test_a_lead_accepts_a_suggested_need_into_the_plan(client_for, org, terraform):
+    from training.models import TargetProficiency
+
+    TargetProficiency.objects.create(skill=terraform, role="member", level=2)
+    services.plan_create(
+        actor=org.users["lee"], team=org.checkout, period="2026-Q4", budget=Decimal(0)
+    )
+    lee = client_for("lee")
+    page = lee.get("/training/plans/checkout-2026-q4/").content.decode()
+    assert (
+        "Accept into plan" in page and "none in Terraform, the member target is practising" in page
+    )
+
+    lee.post(
+        "/training/plans/checkout-2026-q4/",
+        {
+            "form": "item", "kind": "course", "title": "Terraform for Mo", "skill": "terraform",
+            "cost": "0", "attendees": org.users["mo"].pk,
+            "reason": "none in Terraform, the member target is practising",
+        },
+    )  # fmt: skip
+
+    item = TrainingItem.objects.get()
+    assert (item.reason, [a.username for a in item.attendees.all()]) == (
+        "none in Terraform, the member target is practising",
+        ["mo"],
+    )
