@@ -39,3 +39,28 @@ def radar_html(capabilities, rounds: list[tuple[str, dict[str, int | None]]]) ->
         "paper_bgcolor": "#fff",
     }
     return figure_html(data, layout)
+
+
+def trend_html(trend: dict[str, list[tuple[str, int]]]) -> SafeString:
+    """One line per team: a capability's level over the rounds."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": team,
+            "x": [period for period, _level in points],
+            "y": [level for _period, level in points],
+        }
+        for team, points in trend.items()
+    ]
+    layout = {
+        "height": 300,
+        "margin": {"l": 40, "r": 20, "t": 10, "b": 40},
+        "yaxis": {"range": [0.5, 5.5], "dtick": 1, "title": {"text": "level"}},
+        "xaxis": {"type": "category"},
+        "legend": {"orientation": "h", "y": -0.25},
+        "font": {"family": "system-ui, sans-serif", "size": 11},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
+    }
+    return figure_html(data, layout)

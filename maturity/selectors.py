@@ -123,3 +123,22 @@ def gaps(teams, model: MaturityModel) -> list[Gap]:
         if key in targets and key in capabilities and level is not None and level < targets[key]
     ]
     return sorted(found, key=lambda g: (-g.size, g.team.name, g.capability.position))
+
+
+def capability_trend(teams, model_slug: str, key: str) -> dict[str, list[tuple[str, int]]]:
+    """Team name -> (period, level) of a capability over its submitted and reviewed rounds."""
+    rows = (
+        Rating.objects.filter(
+            assessment__team__in=teams,
+            assessment__model__slug=model_slug,
+            assessment__status__in=[Assessment.Status.SUBMITTED, Assessment.Status.REVIEWED],
+            capability__key=key,
+            level__isnull=False,
+        )
+        .order_by("assessment__team__name", "assessment__period")
+        .values_list("assessment__team__name", "assessment__period", "level")
+    )
+    trend: dict[str, list[tuple[str, int]]] = {}
+    for team, period, level in rows:
+        trend.setdefault(team, []).append((period, level))
+    return trend

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from maturity import services
-from maturity.charts import radar_html
+from maturity.charts import radar_html, trend_html
 from maturity.forms import ActionForm, AssessmentStartForm, RatingsForm, ReviewForm, TargetsForm
 from maturity.models import (
     Assessment,
@@ -21,7 +21,13 @@ from maturity.models import (
     Rating,
     TargetLevel,
 )
-from maturity.selectors import gaps, latest_ratings, levels_by_key, previous_assessment
+from maturity.selectors import (
+    capability_trend,
+    gaps,
+    latest_ratings,
+    levels_by_key,
+    previous_assessment,
+)
 from portal.access import access_for, visible_teams
 from portal.exceptions import ApplicationError
 from portal.models import Role
@@ -67,9 +73,13 @@ def maturity_home(request):
         )
         for team in teams
     ]
+    shown = next((c for c in capabilities if c.key == request.GET.get("capability")), None)
+    shown = shown or (capabilities[0] if capabilities else None)
     context = {
         "model": model,
         "capabilities": capabilities,
+        "shown": shown,
+        "trend": trend_html(capability_trend(teams, model.slug, shown.key)) if shown else "",
         "heat": heat,
         "assessments": Assessment.objects.filter(team__in=teams).select_related("team", "model")[
             :50

@@ -43,6 +43,9 @@ def test_a_member_starts_fills_and_submits_then_a_lead_signs_off(client_for, org
     assert assessment.status == "reviewed"
     heat = lee.get("/maturity/").content.decode()
     assert 'class="lvl lvl-2">2<' in heat and 'class="lvl lvl-3">3<' in heat
+    trend = lee.get("/maturity/?capability=learning-culture").content.decode()
+    assert "Trend: Learning culture" in trend
+    assert '"name":"Checkout","x":["2026-Q3"],"y":[3]' in trend
 
 
 def test_bad_evidence_gets_a_field_error_and_saves_nothing(client_for, org, small):
