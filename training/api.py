@@ -16,6 +16,7 @@ from portal.api import SLUG_PATTERN
 from portal.models import Membership, Team
 from portal.strict_fields import StrictModelSerializer
 from training import services
+from training.filtersets import SkillFilterSet, SkillRatingFilterSet, TrainingPlanFilterSet
 from training.models import Skill, SkillRating, TrainingItem, TrainingPlan
 from training.selectors import plan_progress, training_needs
 
@@ -37,7 +38,7 @@ class SkillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = SLUG_PATTERN
     ordering = ["name"]
     ordering_fields = ["name", "slug"]
-    filterset_fields = ["capability_key"]
+    filterset_class = SkillFilterSet
 
     def perform_create(self, serializer):
         serializer.instance = services.skill_create(
@@ -76,7 +77,7 @@ class SkillRatingViewSet(
     serializer_class = SkillRatingSerializer
     ordering = ["user__username", "skill__name"]
     ordering_fields = ["user__username", "skill__name"]
-    filterset_fields = {"skill__slug": ["exact"], "user__username": ["exact"]}
+    filterset_class = SkillRatingFilterSet
 
     def get_queryset(self):
         if not self.request.user.is_authenticated:  # the schema generator asks too
@@ -180,7 +181,7 @@ class TrainingPlanViewSet(
     lookup_value_regex = SLUG_PATTERN
     ordering = ["-period", "team__name"]
     ordering_fields = ["period"]
-    filterset_fields = {"team__slug": ["exact"], "period": ["exact"]}
+    filterset_class = TrainingPlanFilterSet
 
     def get_queryset(self):
         return (

@@ -61,7 +61,10 @@ def test_the_matrix_self_rating_and_confirmation(org, api_client_for, terraform)
         "lee",
     )
     assert api_client_for(org.users["kim"]).get("/api/v1/skill-ratings/").json()["count"] == 0
-    assert lee.get("/api/v1/skill-ratings/?user__username=mo").json()["count"] == 1
+    assert lee.get("/api/v1/skill-ratings/?user=mo").json()["count"] == 1
+    assert lee.get("/api/v1/skill-ratings/?team=checkout&skill=terraform").json()["count"] == 1
+    assert lee.get("/api/v1/skill-ratings/?team=mobile").json()["count"] == 0
+    assert mo.get("/api/v1/skill-ratings/?team=mobile").status_code == 400  # not visible to mo
 
 
 def test_plans_items_progress_and_needs(org, api_client_for, terraform):
@@ -102,5 +105,7 @@ def test_plans_items_progress_and_needs(org, api_client_for, terraform):
         "over_budget": True,
     }
     assert mo.get(url + "needs/").status_code == 200
+    assert mo.get("/api/v1/training-plans/?team=checkout&period=2026-Q4").json()["count"] == 1
+    assert mo.get("/api/v1/training-plans/?period=2027-Q1").json()["count"] == 0
     assert api_client_for(org.users["kim"]).get(url).status_code == 404
     assert Decimal(plan["budget"]) == Decimal(1000)
