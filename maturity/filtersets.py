@@ -5,17 +5,12 @@ from __future__ import annotations
 import django_filters
 
 from maturity.models import Assessment, MaturityModel
-from portal.access import visible_teams
-from portal.models import Team
-
-
-def _teams(request):
-    return visible_teams(request.user) if request else Team.objects.none()
+from portal.filtersets import visible_teams_of
 
 
 class AssessmentFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
-        field_name="team", to_field_name="slug", queryset=_teams, help_text="A team slug."
+        field_name="team", to_field_name="slug", queryset=visible_teams_of, help_text="A team slug."
     )
     model = django_filters.CharFilter(field_name="model__slug", help_text="A model slug.")
     period = django_filters.CharFilter(help_text="A quarter, e.g. 2026-Q3.")

@@ -26,15 +26,10 @@ from maturity.models import (
     TargetLevel,
 )
 from maturity.selectors import check_window, stage_share, team_measurements
-from portal.access import access_for
+from portal.access import access_for, require_lead
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError, ConflictError
 from portal.models import Role, Team
-
-
-def _require_lead(actor) -> None:
-    if not access_for(actor).is_lead:
-        raise PermissionDenied("Only leads and admins do this.")
 
 
 def can_fill(actor, team: Team) -> bool:
@@ -86,7 +81,7 @@ def model_import(*, actor, spec: ModelSpec) -> MaturityModel:
 def model_edit(*, actor, model: MaturityModel, spec: ModelSpec) -> MaturityModel:
     """Edit a model: in place while no assessment uses it, else as a new version (the
     assessments keep the words they were rated against)."""
-    _require_lead(actor)
+    require_lead(actor)
     if spec.slug != model.slug:
         raise ApplicationError("The slug names the model.", {"slug": ["It cannot change."]})
     model = MaturityModel.objects.select_for_update().get(pk=model.pk)
@@ -250,7 +245,7 @@ def assessment_review(
     *, actor, assessment: Assessment, accept: bool, comment: str = ""
 ) -> Assessment:
     """A lead signs a submitted assessment off, or sends it back with a comment."""
-    _require_lead(actor)
+    require_lead(actor)
     assessment = _locked(assessment)
     if assessment.status != Assessment.Status.SUBMITTED:
         raise ConflictError(
@@ -280,7 +275,7 @@ def assessment_review(
 @transaction.atomic
 def targets_set(*, actor, model: MaturityModel, levels: dict[str, int | None]) -> None:
     """The level leads aim for per capability key (None clears it), for every version."""
-    _require_lead(actor)
+    require_lead(actor)
     keys = set(model.capabilities.values_list("key", flat=True))
     unknown = sorted(levels.keys() - keys)
     if unknown:

@@ -29,7 +29,7 @@ from maturity.selectors import (
     previous_assessment,
 )
 from portal.access import access_for, visible_teams
-from portal.exceptions import ApplicationError
+from portal.exceptions import ApplicationError, add_to_form
 from portal.models import Role
 
 
@@ -43,11 +43,6 @@ def _fillable_teams(user):
     )
 
 
-def _errors_to_form(form, error: ApplicationError) -> None:
-    for field, problems in (error.extra or {"__all__": [error.message]}).items():
-        form.add_error(field if field in form.fields else None, problems)
-
-
 @login_required
 def maturity_home(request):
     teams = visible_teams(request.user).order_by("name")
@@ -59,7 +54,7 @@ def maturity_home(request):
         try:
             assessment = services.assessment_create(actor=request.user, **start.cleaned_data)
         except ApplicationError as error:
-            _errors_to_form(start, error)
+            add_to_form(start, error)
         else:
             messages.success(request, "Draft started; levels with measured data are pre-filled.")
             return redirect("assessment_detail", slug=assessment.slug)
@@ -120,7 +115,7 @@ def assessment_detail(request, slug: str):
                 else:
                     messages.success(request, "Saved.")
             except ApplicationError as error:
-                _errors_to_form(form, error)
+                add_to_form(form, error)
             else:
                 return redirect("assessment_detail", slug=assessment.slug)
     previous = previous_assessment(assessment)
@@ -202,7 +197,7 @@ def maturity_gaps(request):
                 messages.success(request, "Action planned.")
                 return redirect("maturity_gaps")
         except ApplicationError as error:
-            _errors_to_form(form if form.is_bound else action_form, error)
+            add_to_form(form if form.is_bound else action_form, error)
         if action_form.is_bound and action_form.errors:
             messages.error(request, "The action was not planned: give it a title and a valid date.")
     context = {

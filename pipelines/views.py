@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -13,20 +13,15 @@ from pipelines import selectors, services
 from pipelines.filtersets import DeploymentFilterSet, IncidentFilterSet, PipelineRunFilterSet
 from pipelines.forms import SourceForm
 from pipelines.models import CISource, Deployment, Incident, PipelineRun
-from portal.access import access_for, visible_services
-from portal.exceptions import ApplicationError
+from portal.access import require_lead, visible_services
+from portal.exceptions import ApplicationError, add_to_form
 
 PAGE_SIZE = 50
 
 
-def _require_lead(request) -> None:
-    if not access_for(request.user).is_lead:
-        raise PermissionDenied
-
-
 @login_required
 def source_list(request):
-    _require_lead(request)
+    require_lead(request.user)
     return render(request, "pipelines/source_list.html", {"sources": selectors.source_overview()})
 
 
@@ -39,8 +34,7 @@ def _save(request, form: SourceForm, source: CISource | None):
             actor=request.user, source=source, data=form.service_arguments()
         )
     except ApplicationError as error:
-        for field, problems in (error.extra or {"__all__": [error.message]}).items():
-            form.add_error(field if field in form.fields else None, problems)
+        add_to_form(form, error)
     except ValidationError as error:
         for field, problems in error.message_dict.items():
             form.add_error(field if field in form.fields else None, problems)
@@ -49,7 +43,7 @@ def _save(request, form: SourceForm, source: CISource | None):
 
 @login_required
 def source_create(request):
-    _require_lead(request)
+    require_lead(request.user)
     form = SourceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         source = _save(request, form, None)
@@ -62,7 +56,7 @@ def source_create(request):
 
 @login_required
 def source_edit(request, slug: str):
-    _require_lead(request)
+    require_lead(request.user)
     source = get_object_or_404(selectors.source_list(), slug=slug)
     form = SourceForm(request.POST or None, initial=SourceForm.initial_for(source), editing=source)
     if request.method == "POST" and form.is_valid():
@@ -75,7 +69,7 @@ def source_edit(request, slug: str):
 
 @login_required
 def source_detail(request, slug: str):
-    _require_lead(request)
+    require_lead(request.user)
     source = get_object_or_404(selectors.source_list(), slug=slug)
     context = {
         "source": source,
@@ -91,7 +85,7 @@ def source_detail(request, slug: str):
 @login_required
 @require_POST
 def source_sync(request, slug: str):
-    _require_lead(request)
+    require_lead(request.user)
     source = get_object_or_404(selectors.source_list(), slug=slug)
     services.sync_source_queue(
         source=source, trigger="manual", full=request.POST.get("full") == "1"

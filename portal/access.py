@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from portal.models import Membership, Role, Service, Team
@@ -122,3 +123,9 @@ def visible_services(user, queryset: QuerySet[Service] | None = None) -> QuerySe
     if access.user_id is None:
         return queryset.none()
     return queryset if access.sees_all_teams else queryset.filter(team_id__in=access.team_ids)
+
+
+def require_lead(user) -> None:
+    """Refuse (403) anyone but leads and admins."""
+    if not access_for(user).is_lead:
+        raise PermissionDenied("Only leads and admins do this.")

@@ -18,3 +18,9 @@ class ConflictError(ApplicationError):
     """The request is valid but clashes with the current state (409), e.g. deleting a used team."""
 
     status_code = 409
+
+
+def add_to_form(form, error: ApplicationError) -> None:
+    """Put a service's refusal on a form: each field's problems beside it, the rest on top."""
+    for field, problems in (error.extra or {"__all__": [error.message]}).items():
+        form.add_error(field if field in form.fields else None, problems)

@@ -96,3 +96,8 @@ class EnvironmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Environment
         fields = ["is_production"]
+
+
+def visible_teams_of(request):
+    """A filter's choices: the teams the request's user may see (none without a request)."""
+    return visible_teams(request.user) if request else Team.objects.none()

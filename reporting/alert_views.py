@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.access import access_for
+from portal.access import require_lead
 from reporting import services
 from reporting.forms import AlertRuleForm
 from reporting.models import Alert, AlertRule
@@ -16,14 +16,9 @@ from reporting.models import Alert, AlertRule
 RECENT_ALERTS = 50
 
 
-def _require_lead(request) -> None:
-    if not access_for(request.user).is_lead:
-        raise PermissionDenied
-
-
 @login_required
 def alert_list(request):
-    _require_lead(request)
+    require_lead(request.user)
     context = {
         "rules": AlertRule.objects.select_related("team", "service"),
         "alerts": Alert.objects.select_related("rule").prefetch_related("notifications")[
@@ -55,20 +50,20 @@ def _form_page(request, rule: AlertRule | None):
 
 @login_required
 def alert_rule_create(request):
-    _require_lead(request)
+    require_lead(request.user)
     return _form_page(request, None)
 
 
 @login_required
 def alert_rule_edit(request, pk: int):
-    _require_lead(request)
+    require_lead(request.user)
     return _form_page(request, get_object_or_404(AlertRule, pk=pk))
 
 
 @login_required
 @require_POST
 def alert_rule_delete(request, pk: int):
-    _require_lead(request)
+    require_lead(request.user)
     rule = get_object_or_404(AlertRule, pk=pk)
     services.alert_rule_delete(actor=request.user, rule=rule)
     messages.success(request, f"Alert rule “{rule.name}” deleted.")

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import django_filters
 
-from portal.access import visible_teams
-from portal.models import Team
+from portal.filtersets import visible_teams_of
 from training.models import Skill, SkillRating, TrainingPlan
-
-
-def _teams(request):
-    return visible_teams(request.user) if request else Team.objects.none()
 
 
 class SkillFilterSet(django_filters.FilterSet):
@@ -29,7 +24,7 @@ class SkillRatingFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         field_name="user__memberships__team",
         to_field_name="slug",
-        queryset=_teams,
+        queryset=visible_teams_of,
         help_text="A team slug: its members' ratings.",
     )
 
@@ -40,7 +35,7 @@ class SkillRatingFilterSet(django_filters.FilterSet):
 
 class TrainingPlanFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
-        field_name="team", to_field_name="slug", queryset=_teams, help_text="A team slug."
+        field_name="team", to_field_name="slug", queryset=visible_teams_of, help_text="A team slug."
     )
     period = django_filters.CharFilter(help_text="A quarter, e.g. 2026-Q4.")
 

@@ -9,16 +9,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from portal.access import access_for
+from portal.access import access_for, require_lead
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError, ConflictError
 from portal.models import Team
 from training.models import Skill, SkillRating, TrainingItem, TrainingPlan
-
-
-def _require_lead(actor) -> None:
-    if not access_for(actor).is_lead:
-        raise PermissionDenied("Only leads and admins do this.")
 
 
 def _clean(instance) -> None:
@@ -36,7 +31,7 @@ def _level(value, field: str = "level") -> int:
 
 @transaction.atomic
 def skill_create(*, actor, **fields: Any) -> Skill:
-    _require_lead(actor)
+    require_lead(actor)
     skill = Skill(**fields)
     _clean(skill)
     if Skill.objects.filter(slug=skill.slug).exists():
@@ -62,7 +57,7 @@ def skill_rate_self(*, actor, skill: Skill, level: int) -> SkillRating:
 
 @transaction.atomic
 def skill_confirm(*, actor, rating: SkillRating, level: int) -> SkillRating:
-    _require_lead(actor)
+    require_lead(actor)
     rating = SkillRating.objects.select_for_update().get(pk=rating.pk)
     rating.confirmed_level, rating.confirmed_by = _level(level), actor
     rating.save()
@@ -72,7 +67,7 @@ def skill_confirm(*, actor, rating: SkillRating, level: int) -> SkillRating:
 
 @transaction.atomic
 def plan_create(*, actor, team: Team, period: str, budget: Decimal) -> TrainingPlan:
-    _require_lead(actor)
+    require_lead(actor)
     plan = TrainingPlan(
         team=team, period=period, budget=budget, slug=f"{team.slug}-{period.lower()}"
     )
@@ -93,7 +88,7 @@ def plan_create(*, actor, team: Team, period: str, budget: Decimal) -> TrainingP
 
 @transaction.atomic
 def item_add(*, actor, plan: TrainingPlan, attendees=(), **fields: Any) -> TrainingItem:
-    _require_lead(actor)
+    require_lead(actor)
     item = TrainingItem(plan=plan, **fields)
     _clean(item)
     if item.starts_on and item.ends_on and item.ends_on < item.starts_on:

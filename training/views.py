@@ -9,16 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 
 from portal.access import access_for, visible_teams
-from portal.exceptions import ApplicationError
+from portal.exceptions import ApplicationError, add_to_form
 from training import services
 from training.forms import DoneForm, ItemForm, PlanForm, SelfRatingForm
 from training.models import PROFICIENCY_NAMES, Skill, SkillRating, TrainingItem, TrainingPlan
 from training.selectors import plan_progress, team_members, training_needs
-
-
-def _errors_to_form(form, error: ApplicationError) -> None:
-    for field, problems in (error.extra or {"__all__": [error.message]}).items():
-        form.add_error(field if field in form.fields else None, problems)
 
 
 @login_required
@@ -29,7 +24,7 @@ def plan_list(request):
         try:
             plan = services.plan_create(actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            _errors_to_form(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, "Plan created: add its items, or accept suggested needs.")
             return redirect("training_plan", slug=plan.slug)
@@ -69,7 +64,7 @@ def plan_detail(request, slug: str):
                 return redirect("training_plan", slug=slug)
         except ApplicationError as error:
             if request.POST.get("form") == "item":
-                _errors_to_form(form, error)
+                add_to_form(form, error)
             else:
                 problems = [problem for field in error.extra.values() for problem in field]
                 messages.error(request, " ".join([error.message, *problems]))
