@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from portal.models import Environment, Membership, Service, Team
 
@@ -60,3 +63,26 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     team = factory.SubFactory(TeamFactory)
     role = "member"
+
+
+def deploy_daily(service: Service, days: int, *, before: timedelta = timedelta(minutes=1)):
+    """A successful production deployment of ``service`` each day for the last ``days`` days
+    (each ``before`` earlier than now on its day), through the production environment."""
+    from pipelines.models import Deployment
+    from pipelines.services import push_source
+
+    production, _ = Environment.objects.get_or_create(
+        slug="production", defaults={"name": "production", "is_production": True}
+    )
+    now = timezone.now()
+    Deployment.objects.bulk_create(
+        Deployment(
+            source=push_source(),
+            service=service,
+            environment=production,
+            external_id=f"D{day}",
+            status="success",
+            finished_at=now - timedelta(days=day) - before,
+        )
+        for day in range(days)
+    )

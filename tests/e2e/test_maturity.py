@@ -3,18 +3,20 @@ signs it off; the radar shows both rounds."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from maturity import services
 from maturity.catalogue import parse_model
-from pipelines.models import Deployment
-from pipelines.services import push_source
-from portal.models import Environment, Role
-from tests.factories import PASSWORD, MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+from portal.models import Role
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+    deploy_daily,
+)
 from tests.maturity.test_workflow import SMALL_MODEL
 
 pytestmark = pytest.mark.e2e
@@ -24,19 +26,7 @@ pytestmark = pytest.mark.e2e
 def checkout(transactional_db):
     team = TeamFactory(name="Checkout", slug="checkout")
     cart = ServiceFactory(team=team, name="Cart API", slug="cart-api")
-    production = Environment.objects.create(
-        name="production", slug="production", is_production=True
-    )
-    now = timezone.now()
-    for day in range(90):  # daily: the check suggests level 4
-        Deployment.objects.create(
-            source=push_source(),
-            service=cart,
-            environment=production,
-            external_id=f"D{day}",
-            status="success",
-            finished_at=now - timedelta(days=day, minutes=1),
-        )
+    deploy_daily(cart, 90)  # daily: the check suggests level 4
     mo = UserFactory(username="mo", first_name="Mo", last_name="Rahman")
     MembershipFactory(user=mo, team=team, role=Role.MEMBER)
     lee = UserFactory(username="lee", first_name="Lee", last_name="Chen")

@@ -6,14 +6,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from pipelines.models import Deployment
-from pipelines.services import push_source
-from portal.models import Environment, Role
+from portal.models import Role
 from reporting.models import AlertRule
-from tests.factories import PASSWORD, MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+    deploy_daily,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -22,19 +26,7 @@ pytestmark = pytest.mark.e2e
 def lee(transactional_db):
     checkout = TeamFactory(name="Checkout", slug="checkout")
     cart = ServiceFactory(team=checkout, name="Cart API", slug="cart-api")
-    production = Environment.objects.create(
-        name="production", slug="production", is_production=True
-    )
-    now = timezone.now()
-    for n in range(12):  # one a day, so the last 90 days show 12 deployments
-        Deployment.objects.create(
-            source=push_source(),
-            service=cart,
-            environment=production,
-            external_id=f"D{n}",
-            status="success",
-            finished_at=now - timedelta(days=n, hours=1),
-        )
+    deploy_daily(cart, 12, before=timedelta(hours=1))  # the last 90 days show 12
     user = UserFactory(username="lee", first_name="Lee", last_name="Okafor")
     MembershipFactory(user=user, team=None, role=Role.LEAD)
     return user

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 
 from maturity import services
 from maturity.catalogue import parse_model
 from maturity.models import Assessment, MaturityModel, Rating
-from pipelines.models import Deployment
-from pipelines.services import push_source
 from portal.exceptions import ApplicationError, ConflictError
-from portal.models import AuditEvent, Environment
+from portal.models import AuditEvent
+from tests.factories import deploy_daily
 
 SMALL_MODEL = """
 slug: small
@@ -42,19 +38,7 @@ def model(org) -> MaturityModel:
 def daily(service):
     """Cart API deployed to production once a day for the last 90 days: 90 / 90 = 1 a day,
     which meets the thresholds of levels 2 (0.033), 3 (0.143) and 4 (1), not 5 (3)."""
-    production = Environment.objects.create(
-        name="production", slug="production", is_production=True
-    )
-    now = timezone.now()
-    for day in range(90):
-        Deployment.objects.create(
-            source=push_source(),
-            service=service,
-            environment=production,
-            external_id=f"D{day}",
-            status="success",
-            finished_at=now - timedelta(days=day, minutes=1),
-        )
+    deploy_daily(service, 90)
 
 
 def _create(org, model, username="mo", period="2026-Q3") -> Assessment:
