@@ -10,16 +10,18 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from maturity import services
 from maturity.catalogue import CatalogueError, dump_model, parse_model
 from maturity.filtersets import AssessmentFilterSet, MaturityModelFilterSet
-from maturity.models import Assessment, Capability, Level, MaturityModel, Rating
+from maturity.models import Assessment, Capability, EvidenceFile, Level, MaturityModel, Rating
 from portal.access import access_for, visible_teams
 from portal.api import SLUG_PATTERN
 from portal.models import Team
 from portal.strict_fields import StrictModelSerializer
+from portal.uploads import read_upload
 
 
 class CapabilitySerializer(serializers.ModelSerializer):
@@ -118,6 +120,18 @@ class MaturityModelViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return HttpResponse(dump_model(self.get_object()), content_type="application/yaml")
 
 
+class EvidenceFileSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="evidence_download")
+
+    class Meta:
+        model = EvidenceFile
+        fields = ["id", "name", "size", "sha256", "uploaded_at", "url"]
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
 class RatingSerializer(StrictModelSerializer):
     capability = serializers.CharField(source="capability.key", read_only=True)
     capability_name = serializers.CharField(source="capability.name", read_only=True)
@@ -134,10 +148,18 @@ class RatingSerializer(StrictModelSerializer):
             "level",
             "comment",
             "evidence",
+            "files",
             "suggested_level",
             "check_result",
         ]
         read_only_fields = ["suggested_level", "check_result"]
+
+    files = EvidenceFileSerializer(many=True, read_only=True)
+
+
+def _ratings_with_files():
+    files = Prefetch("files", EvidenceFile.objects.defer("data"))
+    return Rating.objects.select_related("capability").prefetch_related(files)
 
 
 class AssessmentSerializer(StrictModelSerializer):
@@ -220,7 +242,7 @@ class AssessmentViewSet(
     ordering_fields = ["period", "created_at"]
 
     def get_queryset(self):
-        ratings = Prefetch("ratings", queryset=Rating.objects.select_related("capability"))
+        ratings = Prefetch("ratings", queryset=_ratings_with_files())
         return (
             Assessment.objects.filter(team__in=visible_teams(self.request.user))
             .select_related("team", "model", "reviewed_by")
@@ -261,13 +283,39 @@ class AssessmentViewSet(
         url_name="rating",
     )
     def rating(self, request, slug=None, capability=None):
-        rating = get_object_or_404(
+        rating = self._rating(capability)
+        body = RatingSerializer(rating, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        services.rating_update(actor=request.user, rating=rating, data=body.validated_data)
+        return self._rating_answer(rating)
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadSerializer}, responses={201: RatingSerializer}
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"ratings/(?P<capability>[-a-z0-9]+)/evidence",
+        url_name="rating-evidence",
+        parser_classes=[MultiPartParser],
+    )
+    def evidence(self, request, slug=None, capability=None):
+        """Attach a file (multipart field ``file``) as evidence for one rating."""
+        rating = self._rating(capability)
+        body = EvidenceUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = read_upload(body.validated_data["file"])
+        services.evidence_attach(actor=request.user, rating=rating, upload=upload)
+        return self._rating_answer(rating, status=201)
+
+    def _rating(self, capability: str) -> Rating:
+        return get_object_or_404(
             Rating.objects.select_related("assessment__team", "capability"),
             assessment=self.get_object(),
             capability__key=capability,
         )
-        body = RatingSerializer(rating, data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        services.rating_update(actor=request.user, rating=rating, data=body.validated_data)
-        rating.refresh_from_db()
-        return Response(RatingSerializer(rating).data)
+
+    def _rating_answer(self, rating: Rating, status: int = 200) -> Response:
+        rating = _ratings_with_files().get(pk=rating.pk)
+        context = self.get_serializer_context()
+        return Response(RatingSerializer(rating, context=context).data, status=status)

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from maturity.models import PERIOD, Assessment, MaturityModel
+from portal.exceptions import ApplicationError
 from portal.models import Team
+from portal.uploads import read_upload
 
 LEVEL_CHOICES = [("", "Not rated"), *[(str(n), str(n)) for n in range(1, 6)]]
 
@@ -37,7 +39,7 @@ def _evidence(text: str) -> list[str]:
 
 
 class RatingsForm(forms.Form):
-    """One level, comment and evidence field per capability of the assessment."""
+    """One level, comment, evidence links and evidence file field per capability."""
 
     def __init__(self, *args, assessment: Assessment, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,6 +61,7 @@ class RatingsForm(forms.Form):
                 initial="\n".join(rating.evidence),
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
+            self.fields[f"file-{key}"] = forms.FileField(required=False)
 
     def clean(self):
         data = super().clean()
@@ -68,7 +71,21 @@ class RatingsForm(forms.Form):
                 data[name] = _evidence(data.get(name, ""))
             except ValidationError as error:
                 self.add_error(name, error)
+            name = f"file-{rating.capability.key}"
+            if data.get(name):
+                try:
+                    data[name] = read_upload(data[name])
+                except ApplicationError as error:
+                    self.add_error(name, error.message)
         return data
+
+    def uploads(self) -> dict:
+        """Capability key -> the evidence file (portal.uploads.Upload) sent with the form."""
+        return {
+            r.capability.key: self.cleaned_data[f"file-{r.capability.key}"]
+            for r in self.ratings
+            if self.cleaned_data.get(f"file-{r.capability.key}")
+        }
 
     def changes(self) -> dict[str, dict]:
         """Capability key -> the fields that differ from what is stored."""
@@ -86,10 +103,13 @@ class RatingsForm(forms.Form):
         return changed
 
     def rows(self):
-        """(rating, level field, comment field, evidence field) in model order, for templates."""
+        """(rating, level, comment, evidence links, evidence file) fields in model order."""
         for rating in self.ratings:
             key = rating.capability.key
-            yield rating, self[f"level-{key}"], self[f"comment-{key}"], self[f"evidence-{key}"]
+            yield (
+                rating,
+                *(self[f"{field}-{key}"] for field in ("level", "comment", "evidence", "file")),
+            )
 
 
 class ReviewForm(forms.Form):

@@ -145,6 +145,28 @@ class Rating(models.Model):
         return f"{self.assessment} {self.capability.key}: {self.level}"
 
 
+class EvidenceFile(models.Model):
+    """A file backing a rating, kept in Postgres with the rating (transactional, backed up
+    together, and served only through the assessment's access check)."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TargetLevel(models.Model):
     """The level leads aim for on a capability (by key, across versions of a model)."""
 

@@ -19,6 +19,7 @@ from maturity.models import (
     Area,
     Assessment,
     Capability,
+    EvidenceFile,
     ImprovementAction,
     Level,
     MaturityModel,
@@ -30,6 +31,7 @@ from portal.access import access_for, require_lead
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError, ConflictError
 from portal.models import Role, Team
+from portal.uploads import Upload
 
 
 def can_fill(actor, team: Team) -> bool:
@@ -181,13 +183,19 @@ def _locked(assessment: Assessment) -> Assessment:
     return Assessment.objects.select_for_update().select_related("team").get(pk=assessment.pk)
 
 
-@transaction.atomic
-def rating_update(*, actor, rating: Rating, data: dict[str, Any]) -> Rating:
-    assessment = _locked(rating.assessment)
+def _editable_by(actor, assessment: Assessment) -> Assessment:
+    """The assessment, locked, if ``actor`` may change its ratings now."""
+    assessment = _locked(assessment)
     if not can_fill(actor, assessment.team):
         raise PermissionDenied("Only the team's members and leads assess it.")
     if not assessment.is_editable:
         raise ConflictError(f"The assessment is {assessment.get_status_display().lower()}.")
+    return assessment
+
+
+@transaction.atomic
+def rating_update(*, actor, rating: Rating, data: dict[str, Any]) -> Rating:
+    _editable_by(actor, rating.assessment)
     level = data.get("level", rating.level)
     if level is not None and level not in range(1, 6):
         raise ApplicationError("Levels go from 1 to 5.", {"level": ["Choose a level from 1 to 5."]})
@@ -207,25 +215,71 @@ def rating_update(*, actor, rating: Rating, data: dict[str, Any]) -> Rating:
 
 
 @transaction.atomic
-def ratings_update(*, actor, assessment: Assessment, changes: dict[str, dict[str, Any]]) -> int:
+def ratings_update(
+    *,
+    actor,
+    assessment: Assessment,
+    changes: dict[str, dict[str, Any]],
+    uploads: dict[str, Upload] | None = None,
+) -> int:
     """Several ratings at once (the assessment page's form), all or nothing; capability key ->
-    changed fields. Returns how many ratings changed."""
+    changed fields, and -> a new evidence file. Returns how many ratings changed."""
+    uploads = uploads or {}
     ratings = {r.capability.key: r for r in assessment.ratings.select_related("capability")}
-    unknown = sorted(changes.keys() - ratings.keys())
+    unknown = sorted((changes.keys() | uploads.keys()) - ratings.keys())
     if unknown:
         raise ApplicationError("Unknown capabilities.", {"ratings": [", ".join(unknown)]})
     for key, data in changes.items():
         rating_update(actor=actor, rating=ratings[key], data=data)
-    return len(changes)
+    for key, upload in uploads.items():
+        evidence_attach(actor=actor, rating=ratings[key], upload=upload)
+    return len(changes.keys() | uploads.keys())
+
+
+MAX_FILES_PER_RATING = 10
+
+
+@transaction.atomic
+def evidence_attach(*, actor, rating: Rating, upload: Upload) -> EvidenceFile:
+    """Keep a file as evidence for a rating of a draft (or returned) assessment."""
+    _editable_by(actor, rating.assessment)
+    if rating.files.count() >= MAX_FILES_PER_RATING:
+        raise ApplicationError(
+            "Too many files.", {"file": [f"A rating keeps at most {MAX_FILES_PER_RATING} files."]}
+        )
+    evidence = EvidenceFile.objects.create(
+        rating=rating,
+        name=upload.name,
+        content_type=upload.content_type,
+        size=len(upload.data),
+        sha256=upload.sha256,
+        data=upload.data,
+        uploaded_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="evidence.attach",
+        instance=rating,
+        after={"file": evidence.name, "size": evidence.size, "sha256": evidence.sha256},
+    )
+    return evidence
+
+
+@transaction.atomic
+def evidence_remove(*, actor, evidence: EvidenceFile) -> None:
+    _editable_by(actor, evidence.rating.assessment)
+    audit_record(
+        actor=actor,
+        action="evidence.remove",
+        instance=evidence.rating,
+        before={"file": evidence.name, "sha256": evidence.sha256},
+    )
+    evidence.delete()
 
 
 @transaction.atomic
 def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
-    assessment = _locked(assessment)
-    if not can_fill(actor, assessment.team):
-        raise PermissionDenied("Only the team's members and leads assess it.")
-    if not assessment.is_editable:
-        raise ConflictError(f"The assessment is {assessment.get_status_display().lower()}.")
+    assessment = _editable_by(actor, assessment)
     unrated = list(
         assessment.ratings.filter(level__isnull=True).values_list("capability__name", flat=True)
     )

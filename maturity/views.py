@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from maturity import services
@@ -16,6 +17,7 @@ from maturity.forms import ActionForm, AssessmentStartForm, RatingsForm, ReviewF
 from maturity.models import (
     Assessment,
     Capability,
+    EvidenceFile,
     ImprovementAction,
     MaturityModel,
     Rating,
@@ -31,6 +33,7 @@ from maturity.selectors import (
 from portal.access import access_for, visible_teams
 from portal.exceptions import ApplicationError, add_to_form
 from portal.models import Role
+from portal.uploads import attachment_response
 
 
 def _fillable_teams(user):
@@ -90,7 +93,7 @@ def assessment_detail(request, slug: str):
     ratings = Prefetch(
         "ratings",
         queryset=Rating.objects.select_related("capability__area").prefetch_related(
-            "capability__levels"
+            "capability__levels", Prefetch("files", EvidenceFile.objects.defer("data"))
         ),
     )
     assessment = get_object_or_404(
@@ -100,14 +103,17 @@ def assessment_detail(request, slug: str):
         slug=slug,
     )
     can_fill = services.can_fill(request.user, assessment.team) and assessment.is_editable
-    form = RatingsForm(request.POST or None, assessment=assessment)
+    form = RatingsForm(request.POST or None, request.FILES or None, assessment=assessment)
     if request.method == "POST":
         if not can_fill:
             raise PermissionDenied
         if form.is_valid():
             try:
                 services.ratings_update(
-                    actor=request.user, assessment=assessment, changes=form.changes()
+                    actor=request.user,
+                    assessment=assessment,
+                    changes=form.changes(),
+                    uploads=form.uploads(),
                 )
                 if request.POST.get("then") == "submit":
                     services.assessment_submit(actor=request.user, assessment=assessment)
@@ -135,6 +141,35 @@ def assessment_detail(request, slug: str):
         ),
     }
     return render(request, "maturity/assessment.html", context)
+
+
+def _visible_evidence(request, pk: int) -> EvidenceFile:
+    return get_object_or_404(
+        EvidenceFile.objects.select_related("rating__assessment__team").filter(
+            rating__assessment__team__in=visible_teams(request.user)
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def evidence_download(request, pk: int):
+    evidence = _visible_evidence(request, pk)
+    return attachment_response(evidence.name, evidence.data)
+
+
+@login_required
+@require_POST
+def evidence_remove(request, pk: int):
+    evidence = _visible_evidence(request, pk)
+    slug = evidence.rating.assessment.slug
+    try:
+        services.evidence_remove(actor=request.user, evidence=evidence)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Removed {evidence.name}.")
+    return redirect(f"{reverse('assessment_detail', args=[slug])}#{evidence.rating.capability.key}")
 
 
 @login_required

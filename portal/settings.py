@@ -276,6 +276,8 @@ CI_COST_PER_MINUTE_BY_RUNNER = env_rates(
     "CI_COST_PER_MINUTE_BY_RUNNER", "macos-*=0.08,windows-*=0.016,self-hosted*=0"
 )
 WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Evidence files (assessments, POCs) live in Postgres; this bounds each one.
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10_000_000, minimum=1024)
 
 # --- logging ----------------------------------------------------------------------------------
 

@@ -67,6 +67,12 @@ urlpatterns = [
         maturity_views.assessment_review,
         name="assessment_review",
     ),
+    path("maturity/evidence/<int:pk>/", maturity_views.evidence_download, name="evidence_download"),
+    path(
+        "maturity/evidence/<int:pk>/remove/",
+        maturity_views.evidence_remove,
+        name="evidence_remove",
+    ),
     path("training/", training_views.plan_list, name="training_plans"),
     path("training/plans/<slug:slug>/", training_views.plan_detail, name="training_plan"),
     path("training/skills/", training_views.skills_matrix, name="skills_matrix"),
