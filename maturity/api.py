@@ -66,6 +66,15 @@ class ModelImportSerializer(serializers.Serializer):
     yaml = serializers.CharField(help_text="The model as YAML (docs/maturity.md has the schema).")
 
 
+def _spec_from(request):
+    body = ModelImportSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        return parse_model(body.validated_data["yaml"])
+    except CatalogueError as error:
+        raise serializers.ValidationError({"yaml": error.problems}) from None
+
+
 def _models():
     levels = Prefetch("levels", queryset=Level.objects.order_by("number"))
     capabilities = Prefetch(
@@ -77,7 +86,10 @@ def _models():
 
 class MaturityModelViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Maturity models. ``/<slug>/`` is the latest version, ``?version=N`` another; ``/<slug>/
-    yaml/`` exports one. Leads import a YAML file as the next version of its slug."""
+    yaml/`` exports one. Leads import a YAML file as the next version of its slug, or PUT one
+    to edit the latest version."""
+
+    http_method_names = ["get", "post", "put", "head", "options"]
 
     serializer_class = MaturityModelSerializer
     filterset_class = MaturityModelFilterSet
@@ -105,14 +117,20 @@ class MaturityModelViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     def create(self, request, *args, **kwargs):
         if not access_for(request.user).is_lead:
             raise PermissionDenied("Only leads and admins import models.")
-        body = ModelImportSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            spec = parse_model(body.validated_data["yaml"])
-        except CatalogueError as error:
-            raise serializers.ValidationError({"yaml": error.problems}) from None
+        spec = _spec_from(request)
         model = services.model_import(actor=request.user, spec=spec)
         return Response(self.get_serializer(_models().get(pk=model.pk)).data, status=201)
+
+    @extend_schema(request=ModelImportSerializer, responses={200: MaturityModelSerializer})
+    def update(self, request, *args, **kwargs):
+        """Edit the latest version: in place while no assessment uses it, else saved as the
+        next version (the answer says which)."""
+        if not access_for(request.user).is_lead:
+            raise PermissionDenied("Only leads and admins edit models.")
+        model = self.get_object()
+        spec = _spec_from(request)
+        edited = services.model_edit(actor=request.user, model=model, spec=spec)
+        return Response(self.get_serializer(_models().get(pk=edited.pk)).data)
 
     @extend_schema(responses={(200, "application/yaml"): str})
     @action(detail=True, methods=["get"])

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from maturity.catalogue import CatalogueError, parse_model
 from maturity.models import PERIOD, Assessment, MaturityModel
 from portal.exceptions import ApplicationError
 from portal.models import Team
@@ -142,3 +143,33 @@ class ActionForm(forms.Form):
     capability_key = forms.SlugField(widget=forms.HiddenInput)
     title = forms.CharField(max_length=300)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ModelYamlForm(forms.Form):
+    """A maturity model as YAML (docs/maturity.md has the schema), typed or as a file."""
+
+    yaml = forms.CharField(
+        required=False,
+        max_length=500_000,
+        label="Model YAML",
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "wrap": "off"}),
+    )
+    file = forms.FileField(required=False, label="or a YAML file")
+
+    def clean(self):
+        data = super().clean()
+        text = data.get("yaml", "")
+        if data.get("file"):
+            try:
+                text = read_upload(data["file"]).data.decode("utf-8")
+            except ApplicationError as error:
+                raise ValidationError(error.message) from None
+            except UnicodeDecodeError:
+                raise ValidationError("The file is not UTF-8 text.") from None
+        if not text.strip():
+            raise ValidationError("Paste the model's YAML or choose a file.")
+        try:
+            self.spec = parse_model(text)
+        except CatalogueError as error:
+            raise ValidationError(error.problems) from None
+        return data

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from maturity import api as maturity_api
+from maturity import model_views as maturity_model_views
 from maturity import views as maturity_views
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
@@ -57,6 +58,12 @@ urlpatterns = [
     path("metrics/pipelines/", reporting_views.pipeline_health, name="pipeline_health"),
     path("maturity/", maturity_views.maturity_home, name="maturity_home"),
     path("maturity/gaps/", maturity_views.maturity_gaps, name="maturity_gaps"),
+    path("maturity/models/", maturity_model_views.model_list, name="maturity_models"),
+    path(
+        "maturity/models/<slug:slug>/edit/",
+        maturity_model_views.model_edit,
+        name="maturity_model_edit",
+    ),
     path(
         "maturity/assessments/<slug:slug>/",
         maturity_views.assessment_detail,

@@ -4,7 +4,7 @@ automation rising, Mobile's monitoring gap, Checkout's current round still a dra
 from __future__ import annotations
 
 from maturity import demo as maturity_demo
-from maturity.models import Assessment, ImprovementAction, MaturityModel, Rating
+from maturity.models import Assessment, EvidenceFile, ImprovementAction, MaturityModel, Rating
 from maturity.selectors import gaps
 from portal import demo as portal_demo
 from portal.models import Team
@@ -37,3 +37,8 @@ def test_the_demo_rounds_tell_the_story(db):
         (g.capability.key, g.level, g.target) for g in mobile_gaps
     ]
     assert ImprovementAction.objects.get().team.name == "Mobile"
+    (review,) = EvidenceFile.objects.filter(rating__assessment__team__name="Mobile")
+    assert (review.name, review.rating.capability.key) == (
+        "spring-incident-review.md",
+        "monitoring-and-observability",
+    )
