@@ -18,6 +18,7 @@ from reporting import alert_views
 from reporting import api as reporting_api
 from reporting import views as reporting_views
 from training import api as training_api
+from training import skill_views as training_skill_views
 from training import views as training_views
 
 api_router = DefaultRouter()
@@ -83,6 +84,11 @@ urlpatterns = [
     path("training/", training_views.plan_list, name="training_plans"),
     path("training/plans/<slug:slug>/", training_views.plan_detail, name="training_plan"),
     path("training/skills/", training_views.skills_matrix, name="skills_matrix"),
+    path(
+        "training/skills/catalogue/",
+        training_skill_views.skills_catalogue,
+        name="skills_catalogue",
+    ),
     path("metrics/alerts/", alert_views.alert_list, name="alert_list"),
     path("metrics/alerts/new/", alert_views.alert_rule_create, name="alert_rule_create"),
     path("metrics/alerts/<int:pk>/", alert_views.alert_rule_edit, name="alert_rule_edit"),

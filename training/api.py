@@ -4,16 +4,17 @@ Writes go through training.services."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portal.access import visible_teams
 from portal.api import SLUG_PATTERN
-from portal.models import Membership, Team
+from portal.models import Membership, Role, Team
 from portal.strict_fields import StrictModelSerializer
 from training import services
 from training.filtersets import SkillFilterSet, SkillRatingFilterSet, TrainingPlanFilterSet
@@ -23,27 +24,72 @@ from training.selectors import plan_progress, training_needs
 User = get_user_model()
 
 
+ROLE_TARGETS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 4, "nullable": True},
+}
+
+
+@extend_schema_field(ROLE_TARGETS_SCHEMA)
+class RoleTargetsField(serializers.Field):
+    """Role -> the proficiency (0-4) it should reach; null removes the target."""
+
+    levels = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=4, allow_null=True)
+    )
+
+    def to_internal_value(self, data):
+        levels = self.levels.run_validation(data)
+        unknown = sorted(set(levels) - set(Role.values))
+        if unknown:
+            raise serializers.ValidationError([f"Not a role: {', '.join(unknown)}."])
+        return levels
+
+    def to_representation(self, targets):
+        return {target.role: target.level for target in targets.all()}
+
+
 class SkillSerializer(StrictModelSerializer):
+    targets = RoleTargetsField(required=False, help_text="role -> target proficiency 0-4")
+
     class Meta:
         model = Skill
-        fields = ["slug", "name", "description", "capability_key", "tool"]
+        fields = ["slug", "name", "description", "capability_key", "tool", "targets"]
 
 
 class SkillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The skills catalogue; leads add skills."""
 
     serializer_class = SkillSerializer
-    queryset = Skill.objects.all()
     lookup_field = "slug"
     lookup_value_regex = SLUG_PATTERN
     ordering = ["name"]
     ordering_fields = ["name", "slug"]
     filterset_class = SkillFilterSet
 
+    def get_queryset(self):
+        return Skill.objects.prefetch_related("targets")
+
+    @transaction.atomic
     def perform_create(self, serializer):
-        serializer.instance = services.skill_create(
-            actor=self.request.user, **serializer.validated_data
-        )
+        fields = dict(serializer.validated_data)
+        targets = fields.pop("targets", None)
+        skill = services.skill_create(actor=self.request.user, **fields)
+        if targets:
+            services.skill_targets_set(actor=self.request.user, skill=skill, levels=targets)
+        serializer.instance = self.get_queryset().get(pk=skill.pk)
+
+    @extend_schema(request=ROLE_TARGETS_SCHEMA, responses={200: SkillSerializer})
+    @action(detail=True, methods=["put"])
+    def targets(self, request, slug=None):
+        """Set target proficiency per role: ``{"member": 2, "lead": 3, "viewer": null}``."""
+        skill = self.get_object()
+        try:
+            levels = RoleTargetsField().run_validation(request.data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"targets": error.detail}) from None
+        services.skill_targets_set(actor=request.user, skill=skill, levels=levels)
+        return Response(self.get_serializer(self.get_queryset().get(pk=skill.pk)).data)
 
 
 class SkillRatingSerializer(StrictModelSerializer):

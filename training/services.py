@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from portal.access import access_for, require_lead
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError, ConflictError
-from portal.models import Team
-from training.models import Skill, SkillRating, TrainingItem, TrainingPlan
+from portal.models import Role, Team
+from training.models import Skill, SkillRating, TargetProficiency, TrainingItem, TrainingPlan
 
 
 def _clean(instance) -> None:
@@ -39,6 +39,23 @@ def skill_create(*, actor, **fields: Any) -> Skill:
     skill.save()
     audit_record(actor=actor, action="skill.create", instance=skill, after=audit_snapshot(skill))
     return skill
+
+
+@transaction.atomic
+def skill_targets_set(*, actor, skill: Skill, levels: dict[str, int | None]) -> None:
+    """The proficiency each role should reach in ``skill`` (None: no target for that role)."""
+    require_lead(actor)
+    unknown = sorted(levels.keys() - set(Role.values))
+    if unknown:
+        raise ApplicationError("Unknown roles.", {"targets": [", ".join(unknown)]})
+    for role, level in levels.items():
+        if level is None:
+            TargetProficiency.objects.filter(skill=skill, role=role).delete()
+        else:
+            TargetProficiency.objects.update_or_create(
+                skill=skill, role=role, defaults={"level": _level(level, role)}
+            )
+    audit_record(actor=actor, action="skill.targets", instance=skill, after={"targets": levels})
 
 
 @transaction.atomic

@@ -12,7 +12,14 @@ from portal.access import access_for, visible_teams
 from portal.exceptions import ApplicationError, add_to_form
 from training import services
 from training.forms import DoneForm, ItemForm, PlanForm, SelfRatingForm
-from training.models import PROFICIENCY_NAMES, Skill, SkillRating, TrainingItem, TrainingPlan
+from training.models import (
+    PROFICIENCY_NAMES,
+    Skill,
+    SkillRating,
+    TargetProficiency,
+    TrainingItem,
+    TrainingPlan,
+)
 from training.selectors import plan_progress, team_members, training_needs
 
 
@@ -108,8 +115,9 @@ def skills_matrix(request):
         (r.user_id, r.skill_id): r
         for r in SkillRating.objects.filter(user__in=members.keys()).select_related("confirmed_by")
     }
+    targets = {(t.role, t.skill_id): t.level for t in TargetProficiency.objects.all()}
     rows = [
-        (user, role, [ratings.get((user.pk, s.pk)) for s in skills])
+        (user, role, [(ratings.get((user.pk, s.pk)), targets.get((role, s.pk))) for s in skills])
         for user, role in members.items()
     ]
     context = {
