@@ -142,6 +142,7 @@ class ActionForm(forms.Form):
     team = forms.SlugField(widget=forms.HiddenInput)
     capability_key = forms.SlugField(widget=forms.HiddenInput)
     title = forms.CharField(max_length=300)
+    owner = forms.CharField(required=False, max_length=150)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 

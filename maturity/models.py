@@ -7,15 +7,23 @@ A model version that an assessment uses is never edited in place: editing makes 
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from portal.models import Team
 
 LEVELS = range(1, 6)
 level_validators = [MinValueValidator(1), MaxValueValidator(5)]
 PERIOD = RegexValidator(r"^\d{4}-Q[1-4]$", "A quarter such as 2026-Q3.")
+
+
+def quarter_of(day: date) -> str:
+    """The period (as PERIOD spells it) that ``day`` falls in."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 class MaturityModel(models.Model):
@@ -206,3 +214,11 @@ class ImprovementAction(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.status == self.Status.OPEN
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+        )

@@ -367,6 +367,10 @@ def action_create(
         raise PermissionDenied("Only the team's members and leads plan its actions.")
     if not title.strip():
         raise ApplicationError("Say what to do.", {"title": ["This field is required."]})
+    if owner is not None and not can_fill(owner, team):
+        raise ApplicationError(
+            "The owner works elsewhere.", {"owner": ["Choose a member or lead of the team."]}
+        )
     action = ImprovementAction.objects.create(
         team=team,
         capability_key=capability_key,
@@ -376,4 +380,25 @@ def action_create(
         assessment=assessment,
     )
     audit_record(actor=actor, action="improvement_action.create", instance=action)
+    return action
+
+
+@transaction.atomic
+def action_set_status(*, actor, action: ImprovementAction, status: str) -> ImprovementAction:
+    """Mark an improvement action done, or open it again."""
+    action = ImprovementAction.objects.select_for_update().get(pk=action.pk)
+    if not can_fill(actor, action.team):
+        raise PermissionDenied("Only the team's members and leads update its actions.")
+    if status not in ImprovementAction.Status.values:
+        raise ApplicationError("Unknown status.", {"status": ["Choose open or done."]})
+    before = audit_snapshot(action)
+    action.status = status
+    action.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="improvement_action.status",
+        instance=action,
+        before=before,
+        after=audit_snapshot(action),
+    )
     return action

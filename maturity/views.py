@@ -4,11 +4,13 @@ submit, review, radar). Writes go through maturity.services."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from maturity import services
@@ -22,6 +24,7 @@ from maturity.models import (
     MaturityModel,
     Rating,
     TargetLevel,
+    quarter_of,
 )
 from maturity.selectors import (
     capability_trend,
@@ -51,7 +54,9 @@ def maturity_home(request):
     teams = visible_teams(request.user).order_by("name")
     model = MaturityModel.objects.order_by("slug", "-version").first()
     start = AssessmentStartForm(
-        request.POST or None, teams=_fillable_teams(request.user), initial={"model": model}
+        request.POST or None,
+        teams=_fillable_teams(request.user),
+        initial={"model": model, "period": quarter_of(timezone.localdate())},
     )
     if request.method == "POST" and start.is_valid():
         try:
@@ -190,11 +195,27 @@ def assessment_review(request, slug: str):
             comment=form.cleaned_data["comment"],
         )
     except ApplicationError as error:
-        problems = [problem for field in error.extra.values() for problem in field]
-        messages.error(request, " ".join([error.message, *problems]))
+        messages.error(request, " ".join([error.message, *_problems(error)]))
     else:
         messages.success(request, "Review recorded.")
     return redirect("assessment_detail", slug=slug)
+
+
+def _plan_action(request, teams, data) -> None:
+    team = get_object_or_404(teams, slug=data["team"])
+    owner = None
+    if data["owner"]:
+        owner = get_user_model().objects.filter(username=data["owner"]).first()
+        if owner is None:
+            raise ApplicationError("No such person.", {"owner": ["No such person."]})
+    services.action_create(
+        actor=request.user,
+        team=team,
+        capability_key=data["capability_key"],
+        title=data["title"],
+        owner=owner,
+        due_date=data["due_date"],
+    )
 
 
 @login_required
@@ -208,39 +229,56 @@ def maturity_gaps(request):
     targets = dict(
         TargetLevel.objects.filter(model_slug=model.slug).values_list("capability_key", "level")
     )
+    which = request.POST.get("form")
     form = TargetsForm(
-        request.POST if request.POST.get("form") == "targets" else None,
-        capabilities=capabilities,
-        targets=targets,
+        request.POST if which == "targets" else None, capabilities=capabilities, targets=targets
     )
-    action_form = ActionForm(request.POST if request.POST.get("form") == "action" else None)
+    action_form = ActionForm(request.POST if which == "action" else None)
     if request.method == "POST":
         try:
-            if form.is_bound and form.is_valid():
+            if which == "targets" and form.is_valid():
                 services.targets_set(actor=request.user, model=model, levels=form.levels())
                 messages.success(request, "Targets saved.")
                 return redirect("maturity_gaps")
-            if action_form.is_bound and action_form.is_valid():
-                data = action_form.cleaned_data
-                services.action_create(
-                    actor=request.user,
-                    team=get_object_or_404(teams, slug=data["team"]),
-                    capability_key=data["capability_key"],
-                    title=data["title"],
-                    due_date=data["due_date"],
-                )
+            if which == "action" and action_form.is_valid():
+                _plan_action(request, teams, action_form.cleaned_data)
                 messages.success(request, "Action planned.")
                 return redirect("maturity_gaps")
+            if which == "status":
+                action = get_object_or_404(
+                    ImprovementAction.objects.filter(team__in=teams), pk=request.POST.get("action")
+                )
+                status = request.POST.get("status", "")
+                services.action_set_status(actor=request.user, action=action, status=status)
+                messages.success(request, f"Marked {status}: {action.title}")
+                return redirect("maturity_gaps")
         except ApplicationError as error:
-            add_to_form(form if form.is_bound else action_form, error)
+            if which == "targets":
+                add_to_form(form, error)
+            else:
+                messages.error(request, " ".join([error.message, *_problems(error)]))
         if action_form.is_bound and action_form.errors:
             messages.error(request, "The action was not planned: give it a title and a valid date.")
+    people = {team.pk: _fillers(team) for team in teams}
     context = {
         "model": model,
         "form": form,
         "can_set_targets": access_for(request.user).is_lead,
-        "gaps": gaps(teams, model),
-        "actions": ImprovementAction.objects.filter(team__in=teams).select_related("team"),
+        "gaps": [(gap, people[gap.team.pk]) for gap in gaps(teams, model)],
+        "can_plan": {team.pk for team in teams if services.can_fill(request.user, team)},
+        "actions": ImprovementAction.objects.filter(team__in=teams).select_related("team", "owner"),
         "names": {c.key: c.name for c in capabilities},
     }
     return render(request, "maturity/gaps.html", context)
+
+
+def _problems(error: ApplicationError) -> list[str]:
+    return [problem for field in error.extra.values() for problem in field]
+
+
+def _fillers(team):
+    """The people who may own a team's action: its members and leads."""
+    return [
+        m.user
+        for m in team.memberships.filter(role__in=[Role.MEMBER, Role.LEAD]).select_related("user")
+    ]

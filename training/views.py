@@ -7,7 +7,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
+from maturity.models import quarter_of
 from portal.access import access_for, visible_teams
 from portal.exceptions import ApplicationError, add_to_form
 from training import services
@@ -26,7 +28,12 @@ from training.selectors import plan_progress, team_members, training_needs
 @login_required
 def plan_list(request):
     teams = visible_teams(request.user).order_by("name")
-    form = PlanForm(request.POST or None, teams=teams)
+    team = teams.filter(slug=request.GET.get("team")).first()
+    form = PlanForm(
+        request.POST or None,
+        teams=teams,
+        initial={"team": team, "period": quarter_of(timezone.localdate())},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_create(actor=request.user, **form.cleaned_data)
@@ -36,11 +43,14 @@ def plan_list(request):
             messages.success(request, "Plan created: add its items, or accept suggested needs.")
             return redirect("training_plan", slug=plan.slug)
     plans = (
-        TrainingPlan.objects.filter(team__in=teams).select_related("team").prefetch_related("items")
+        TrainingPlan.objects.filter(team__in=[team] if team else teams)
+        .select_related("team")
+        .prefetch_related("items")
     )
     context = {
         "plans": [(plan, plan_progress(plan)) for plan in plans],
         "form": form,
+        "team": team,
         "can_plan": access_for(request.user).is_lead,
     }
     return render(request, "training/plan_list.html", context)

@@ -90,3 +90,46 @@ def test_the_gaps_page_plans_an_action(client_for, org, reviewed):
         {"form": "action", "team": "checkout", "capability_key": "x", "title": "y"},
     )
     assert refused.status_code == 403
+
+
+def test_actions_get_an_owner_from_the_team_and_are_marked_done(client_for, org, reviewed):
+    services.targets_set(
+        actor=org.users["lee"], model=reviewed, levels={"deployment-automation": 4}
+    )
+    mo = client_for("mo")
+    plan = {
+        "form": "action",
+        "team": "checkout",
+        "capability_key": "deployment-automation",
+        "title": "Adopt the standard pipeline",
+        "due_date": "2020-01-31",
+    }
+    assert '<option value="mo">' in mo.get("/maturity/gaps/").content.decode()
+
+    stranger = mo.post("/maturity/gaps/", plan | {"owner": "kim"}, follow=True)
+    assert "Choose a member or lead of the team." in stranger.content.decode()
+    assert not ImprovementAction.objects.exists()
+
+    mo.post("/maturity/gaps/", plan | {"owner": "mo"})
+    action = ImprovementAction.objects.get()
+    assert action.owner == org.users["mo"]
+    page = mo.get("/maturity/gaps/").content.decode()
+    assert "overdue" in page  # due in 2020, still open
+
+    mo.post("/maturity/gaps/", {"form": "status", "action": action.pk, "status": "done"})
+    action.refresh_from_db()
+    assert action.status == "done" and not action.is_overdue
+    assert (
+        client_for("kim")
+        .post("/maturity/gaps/", {"form": "status", "action": action.pk, "status": "open"})
+        .status_code
+        == 404
+    )
+    assert (
+        client_for("sam")
+        .post("/maturity/gaps/", {"form": "status", "action": action.pk, "status": "open"})
+        .status_code
+        == 403
+    )
+    with pytest.raises(ApplicationError):
+        services.action_set_status(actor=org.users["mo"], action=action, status="maybe")
