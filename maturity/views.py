@@ -239,11 +239,11 @@ def maturity_gaps(request):
             if which == "targets" and form.is_valid():
                 services.targets_set(actor=request.user, model=model, levels=form.levels())
                 messages.success(request, "Targets saved.")
-                return redirect("maturity_gaps")
+                return redirect(request.get_full_path())
             if which == "action" and action_form.is_valid():
                 _plan_action(request, teams, action_form.cleaned_data)
                 messages.success(request, "Action planned.")
-                return redirect("maturity_gaps")
+                return redirect(request.get_full_path())
             if which == "status":
                 action = get_object_or_404(
                     ImprovementAction.objects.filter(team__in=teams), pk=request.POST.get("action")
@@ -251,7 +251,7 @@ def maturity_gaps(request):
                 status = request.POST.get("status", "")
                 services.action_set_status(actor=request.user, action=action, status=status)
                 messages.success(request, f"Marked {status}: {action.title}")
-                return redirect("maturity_gaps")
+                return redirect(request.get_full_path())
         except ApplicationError as error:
             if which == "targets":
                 add_to_form(form, error)
@@ -259,14 +259,18 @@ def maturity_gaps(request):
                 messages.error(request, " ".join([error.message, *_problems(error)]))
         if action_form.is_bound and action_form.errors:
             messages.error(request, "The action was not planned: give it a title and a valid date.")
-    people = {team.pk: _fillers(team) for team in teams}
+    team = teams.filter(slug=request.GET.get("team")).first()
+    shown = [team] if team else teams
+    people = {t.pk: _fillers(t) for t in shown}
     context = {
         "model": model,
         "form": form,
         "can_set_targets": access_for(request.user).is_lead,
-        "gaps": [(gap, people[gap.team.pk]) for gap in gaps(teams, model)],
+        "gaps": [(gap, people[gap.team.pk]) for gap in gaps(shown, model)],
+        "teams": teams,
+        "team": team,
         "can_plan": {team.pk for team in teams if services.can_fill(request.user, team)},
-        "actions": ImprovementAction.objects.filter(team__in=teams).select_related("team", "owner"),
+        "actions": ImprovementAction.objects.filter(team__in=shown).select_related("team", "owner"),
         "names": {c.key: c.name for c in capabilities},
     }
     return render(request, "maturity/gaps.html", context)
