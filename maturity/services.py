@@ -30,14 +30,13 @@ from maturity.selectors import check_window, stage_share, team_measurements
 from portal.access import access_for, require_lead
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError, ConflictError
-from portal.models import Role, Team
+from portal.models import Team
 from portal.uploads import Upload
 
 
 def can_fill(actor, team: Team) -> bool:
     """Leads, and the team's members (not viewers), fill its assessments."""
-    access = access_for(actor)
-    return access.is_lead or access.has_team_role(team.pk, Role.ADMIN, Role.LEAD, Role.MEMBER)
+    return access_for(actor).works_in(team.pk)
 
 
 # --- models -----------------------------------------------------------------------------------

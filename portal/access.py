@@ -61,6 +61,10 @@ class Access:
 
     # --- writes ---
 
+    def works_in(self, team_id: int) -> bool:
+        """Leads everywhere; a team's admins, leads and members (not viewers) in it."""
+        return self.is_lead or self.has_team_role(team_id, Role.ADMIN, Role.LEAD, Role.MEMBER)
+
     def can_manage_teams(self) -> bool:
         return self.is_admin
 
@@ -68,7 +72,7 @@ class Access:
         return self.is_lead
 
     def can_create_service_in(self, team: Team) -> bool:
-        return self.is_lead or self.has_team_role(team.pk, Role.ADMIN, Role.LEAD, Role.MEMBER)
+        return self.works_in(team.pk)
 
     def can_edit_service(self, service: Service) -> bool:
         return self.can_create_service_in(service.team)

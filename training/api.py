@@ -79,7 +79,9 @@ class SkillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             services.skill_targets_set(actor=self.request.user, skill=skill, levels=targets)
         serializer.instance = self.get_queryset().get(pk=skill.pk)
 
-    @extend_schema(request=ROLE_TARGETS_SCHEMA, responses={200: SkillSerializer})
+    @extend_schema(
+        request={"application/json": ROLE_TARGETS_SCHEMA}, responses={200: SkillSerializer}
+    )
     @action(detail=True, methods=["put"])
     def targets(self, request, slug=None):
         """Set target proficiency per role: ``{"member": 2, "lead": 3, "viewer": null}``."""

@@ -263,7 +263,7 @@ def combine_health(
     )
     slowest = sorted(
         ((name, median(values), len(values)) for name, values in job_durations.items()),
-        key=lambda row: -row[1],
+        key=lambda row: (-row[1], -row[2], row[0]),  # ties by name: the same on every path
     )[:SLOWEST_SHOWN]
     return HealthResult(
         success_rate=sum(d.succeeded for d in inside) / decided if decided else None,
