@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
 ]
 # Our own apps, in dependency order: demo data and docs walk this list.
-PROJECT_APPS = ["portal", "pipelines", "reporting", "maturity", "training"]
+PROJECT_APPS = ["portal", "pipelines", "reporting", "maturity", "training", "poc"]
 INSTALLED_APPS += PROJECT_APPS
 
 MIDDLEWARE = [
@@ -208,6 +208,9 @@ SPECTACULAR_SETTINGS = {
         "ConnectorKindEnum": "pipelines.api.CONNECTOR_KINDS",
         "AssessmentStatusEnum": "maturity.models.Assessment.Status",
         "TrainingItemStatusEnum": "training.models.TrainingItem.Status",
+        "RingEnum": "poc.models.Ring",
+        "OutcomeEnum": "poc.models.Outcome",
+        "PocStatusEnum": "poc.models.Poc.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -12,6 +12,8 @@ from maturity import model_views as maturity_model_views
 from maturity import views as maturity_views
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
+from poc import api as poc_api
+from poc import radar_api
 from portal import api, views
 from portal.health import healthz
 from reporting import alert_views
@@ -34,6 +36,9 @@ api_router.register("incidents", push_api.IncidentViewSet, basename="incident")
 api_router.register("maturity-models", maturity_api.MaturityModelViewSet, basename="maturitymodel")
 api_router.register("assessments", maturity_api.AssessmentViewSet, basename="assessment")
 api_router.register("skills", training_api.SkillViewSet, basename="skill")
+api_router.register("pocs", poc_api.PocViewSet, basename="poc")
+api_router.register("radar-quadrants", radar_api.QuadrantViewSet, basename="radarquadrant")
+api_router.register("radar", radar_api.RadarEntryViewSet, basename="radarentry")
 api_router.register("skill-ratings", training_api.SkillRatingViewSet, basename="skillrating")
 api_router.register("training-plans", training_api.TrainingPlanViewSet, basename="trainingplan")
 
