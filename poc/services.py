@@ -100,12 +100,19 @@ def _check_dates_and_money(starts_on: date, ends_on: date, budget: Decimal, cost
             raise ApplicationError("Money is not negative.", {field: ["Give 0 or more."]})
 
 
-def _check_evaluators(poc: Poc, evaluators) -> None:
-    strangers = [u.username for u in evaluators if not access_for(u).works_in(poc.team_id)]
+def _check_evaluators(poc: Poc, evaluators, team_ids: set[int]) -> None:
+    """Evaluators work in one of the POC's teams (its own, or the teams in its scope), or lead."""
+    strangers = [
+        u.username for u in evaluators if not any(access_for(u).works_in(t) for t in team_ids)
+    ]
     if strangers:
         raise ApplicationError(
-            "Evaluators work in the POC's team (or lead).",
-            {"evaluators": [f"Not in {poc.team.name}: {', '.join(sorted(strangers))}."]},
+            "Evaluators work in the POC's teams (or lead).",
+            {
+                "evaluators": [
+                    f"Not in {poc.team.name} or its scope: {', '.join(sorted(strangers))}."
+                ]
+            },
         )
 
 
@@ -151,7 +158,7 @@ def poc_propose(
         raise ApplicationError(
             "Say what, with what, and why.", {f: ["This field is required."] for f in missing}
         )
-    _check_evaluators(poc, [owner, *evaluators])
+    _check_evaluators(poc, [owner, *evaluators], {team.pk, *(t.pk for t in scope_teams)})
     poc.save()
     poc.evaluators.set(evaluators)
     poc.scope_teams.set(scope_teams)
@@ -259,7 +266,8 @@ def poc_update(*, actor, poc: Poc, evaluators=None, **fields: Any) -> Poc:
         setattr(poc, name, value)
     _check_dates_and_money(poc.starts_on, poc.ends_on, poc.budget, poc.actual_cost)
     if evaluators is not None:
-        _check_evaluators(poc, evaluators)
+        team_ids = {poc.team_id, *poc.scope_teams.values_list("pk", flat=True)}
+        _check_evaluators(poc, evaluators, team_ids)
         poc.evaluators.set(evaluators)
     poc.save()
     audit_record(

@@ -19,6 +19,8 @@ def navigation(request) -> dict:
         ("Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
         ("Maturity", reverse("maturity_home"), [reverse("maturity_home")]),
         ("Training", reverse("training_plans"), [reverse("training_plans")]),
+        ("POCs", reverse("poc_list"), [reverse("poc_list")]),
+        ("Radar", reverse("radar"), [reverse("radar")]),
         (
             "Delivery",
             reverse("deployment_list"),

@@ -13,7 +13,8 @@ from maturity import views as maturity_views
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
 from poc import api as poc_api
-from poc import radar_api
+from poc import radar_api, radar_views
+from poc import views as poc_views
 from portal import api, views
 from portal.health import healthz
 from reporting import alert_views
@@ -86,6 +87,21 @@ urlpatterns = [
         maturity_views.evidence_remove,
         name="evidence_remove",
     ),
+    path("pocs/", poc_views.poc_list, name="poc_list"),
+    path("pocs/compare/<slug:problem>/", poc_views.poc_compare, name="poc_compare"),
+    path("pocs/<slug:slug>/", poc_views.poc_detail, name="poc_detail"),
+    path(
+        "pocs/<slug:slug>/evidence/<int:pk>/",
+        poc_views.evidence_download,
+        name="poc_evidence_download",
+    ),
+    path(
+        "pocs/<slug:slug>/<str:action>/",
+        poc_views.poc_action,
+        name="poc_action",
+    ),
+    path("radar/", radar_views.radar, name="radar"),
+    path("radar/<slug:slug>/", radar_views.radar_entry, name="radar_entry"),
     path("training/", training_views.plan_list, name="training_plans"),
     path("training/plans/<slug:slug>/", training_views.plan_detail, name="training_plan"),
     path("training/skills/", training_views.skills_matrix, name="skills_matrix"),
