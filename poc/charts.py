@@ -85,6 +85,7 @@ def radar_html(entries, quadrants, *, moved_since: date | None) -> SafeString:
                 "tickvals": [i + 0.5 for i in range(len(RINGS))],
                 "ticktext": [ring.label for ring in RINGS],
                 "showgrid": False,
+                "showline": False,
                 "angle": 90,
                 "tickfont": {"size": 10, "color": "#6b7280"},
             },

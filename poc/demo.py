@@ -71,6 +71,18 @@ POCS = [
     ("Checkout", "Argo CD for Checkout", "Argo CD", "platforms", "gitops", "running", "mo",
      ["mo", "lee"], 15, 30, {"mo": (4, 4, 4, 4, 4, 3)}, None),
 ]  # fmt: skip
+PROBLEMS = {
+    "orchestration": "Nightly cron jobs fail silently; a failed step means rerunning the whole chain by hand.",
+    "image-scanning": "Container images reach production without anyone checking their packages for CVEs.",
+    "gitops": "Deployments are scripts run from laptops; nobody can say what runs where.",
+    "iac-runs": "Terraform runs from laptops with state locks fought over in chat.",
+    "feature-flags": "Each service has its own flag code; turning a feature off needs a deployment.",
+    "contract-testing": "Integration tests between Payments and Checkout break late and take an hour.",
+    "mobile-release": "Releasing the apps takes a person a day of clicking through the stores.",
+    "mobile-monitoring": "The spring incident was found by customers: nothing alerts on crashes.",
+    "dependency-updates": "Dependencies are months behind; updates come in risky big bangs.",
+    "test-quality": "Coverage is high but bugs still slip through: do the tests check anything?",
+}
 CRITERIA_KEYS = [key for key, _name, _weight in services.DEFAULT_CRITERIA]
 
 
@@ -124,7 +136,7 @@ def _poc(row, teams, quadrants, users, now) -> None:
     scope = [teams["Checkout"]] if team_name == "Data" else []  # Checkout runs nightly jobs too
     poc = services.poc_propose(
         actor=users[owner], team=team, title=title, tool=tool, quadrant=quadrants[quadrant],
-        problem=f"{title}: the problem the team has today.", problem_key=problem_key,
+        problem=PROBLEMS[problem_key], problem_key=problem_key,
         hypothesis=f"{tool} removes the manual steps and shows failures as they happen.",
         success_criteria="Half the manual interventions; no new on-call load.",
         starts_on=starts, ends_on=starts + days * DAY, owner=users[owner],
@@ -155,8 +167,8 @@ def _poc(row, teams, quadrants, users, now) -> None:
             actor=lee, poc=poc, outcome=outcome, rationale=rationale,
             conditions="Revisit after two quarters of use." if outcome == "trial" else "",
         )  # fmt: skip
-        moves = RingMove.objects.filter(poc=poc)
-        moves.update(moved_at=now - (ago - days) * DAY)
+        RingMove.objects.filter(poc=poc).update(moved_at=now - (ago - days) * DAY)
+        poc.refresh_from_db()
         if poc.radar_entry_id:
             _backdate(poc.radar_entry, None)
 

@@ -39,6 +39,7 @@ class ProposeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
         self.fields["evaluators"].queryset = people
+        self.fields["evaluators"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
 def _criteria(text: str) -> list[tuple[str, str, Decimal]]:

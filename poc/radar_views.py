@@ -45,7 +45,8 @@ def radar(request):
         timezone.localdate() - timedelta(days=MOVED_SINCE_DAYS)
     )
     filters = RadarEntryFilterSet(query or None, queryset=_entries(), request=request)
-    entries = list(filters.qs if filters.is_valid() else filters.queryset.none())
+    valid = not filters.is_bound or filters.is_valid()
+    entries = list(filters.qs if valid else filters.queryset.none())
     quadrants = list(Quadrant.objects.all())
     usage = adoption(entries)
     for entry in entries:

@@ -57,7 +57,7 @@ def poc_list(request):
         queryset=visible_pocs(request.user).select_related("team", "owner", "decision"),
         request=request,
     )
-    pocs = filters.qs if filters.is_valid() else filters.queryset.none()
+    pocs = filters.qs if not filters.is_bound or filters.is_valid() else filters.queryset.none()
     rows = [(poc, score_summary(poc)) for poc in pocs.prefetch_related("criteria")]
     context = {"filters": filters, "rows": rows, "form": form}
     return render(request, "poc/list.html", context)

@@ -15,6 +15,7 @@ def ana(org):
     """A second member of Checkout, to evaluate alongside mo."""
     user = UserFactory(username="ana", first_name="Ana", last_name="Silva")
     MembershipFactory(user=user, team=org.checkout, role=Role.MEMBER)
+    org.users["ana"] = user  # client_for("ana") signs her in
     return user
 
 

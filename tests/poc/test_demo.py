@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from poc.models import Poc, RadarEntry
 from poc.selectors import adoption, score_summary
@@ -26,6 +27,7 @@ def test_the_demo_tells_the_story(demo):
     }  # fmt: skip
     airflow = Poc.objects.get(tool="Apache Airflow")
     assert airflow.radar_entry.ring == "hold"
+    assert (timezone.now() - airflow.radar_entry.moved_at).days == 210  # decided in the spring
     assert score_summary(airflow).spread > 0
     trivy = RadarEntry.objects.get(slug="trivy")
     assert [m.to_ring for m in trivy.moves.all()] == ["adopt"]
