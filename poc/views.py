@@ -43,7 +43,8 @@ def _people(teams):
 @login_required
 def poc_list(request):
     teams = _proposable_teams(request.user)
-    form = ProposeForm(request.POST or None, teams=teams, people=_people(teams))
+    # Prefixed: the filters above it have fields of the same names (and ids).
+    form = ProposeForm(request.POST or None, teams=teams, people=_people(teams), prefix="new")
     if request.method == "POST" and form.is_valid():
         try:
             poc = services.poc_propose(actor=request.user, **form.cleaned_data)

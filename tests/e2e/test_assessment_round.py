@@ -35,9 +35,7 @@ def data_team(transactional_db):
     MembershipFactory(user=ana, team=team, role=Role.MEMBER)
     lee = UserFactory(username="lee", first_name="Lee", last_name="Chen")
     MembershipFactory(user=lee, team=None, role=Role.LEAD)
-    model = services.model_import(
-        actor=lee, spec=parse_model(DEFAULT.read_text(encoding="utf-8"))
-    )
+    model = services.model_import(actor=lee, spec=parse_model(DEFAULT.read_text(encoding="utf-8")))
     services.targets_set(actor=lee, model=model, levels={"monitoring-and-observability": 4})
     training.skill_create(
         actor=lee,

@@ -20,11 +20,15 @@ PROPOSE = {
 }
 
 
+def _prefixed(data: dict) -> dict:
+    return {f"new-{name}": value for name, value in data.items()}
+
+
 def test_a_member_proposes_and_the_list_shows_it(client_for, ana):
     mo = client_for("mo")
 
-    created = mo.post("/pocs/", PROPOSE, follow=True)
-    bad = mo.post("/pocs/", PROPOSE | {"ends_on": "2026-10-01"})
+    created = mo.post("/pocs/", _prefixed(PROPOSE), follow=True)
+    bad = mo.post("/pocs/", _prefixed(PROPOSE | {"ends_on": "2026-10-01"}))
 
     assert created.redirect_chain[-1][0] == "/pocs/dagster-for-the-nightly-jobs/"
     assert "Proposed: a lead approves it to run." in created.content.decode()
