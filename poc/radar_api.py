@@ -151,7 +151,7 @@ class RadarEntryViewSet(
         """The whole radar: ``format=json`` (entries with history) or ``format=byor-csv``
         (name, ring, quadrant, isNew, description). isNew: placed on the radar on or after
         ``since`` (default: the last 90 days)."""
-        form = ExportQuery(data=request.query_params)
+        form = ExportQuery(data=request.query_params.dict())  # a plain dict: blank is not "absent"
         form.is_valid(raise_exception=True)
         entries = list(self.get_queryset())
         since = form.validated_data.get("since")

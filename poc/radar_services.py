@@ -37,9 +37,9 @@ def _check(name: str, ring: str, reason: str, pattern: str) -> None:
 @transaction.atomic
 def quadrant_create(*, actor, name: str, position: int = 0) -> Quadrant:
     require_lead(actor)
-    slug = slugify(name)
+    slug = slugify(name)[:60]
     if not slug:
-        raise ApplicationError("Name the quadrant.", {"name": ["This field is required."]})
+        raise ApplicationError("Name the quadrant.", {"name": ["Give it letters or digits."]})
     if Quadrant.objects.filter(slug=slug).exists():
         raise ConflictError("That quadrant exists.", {"name": ["A quadrant has this name."]})
     quadrant = Quadrant.objects.create(slug=slug, name=name.strip(), position=position)
@@ -62,6 +62,8 @@ def entry_create(
     require_lead(actor)
     _check(name, ring, reason, adoption_pattern)
     slug = slugify(name)[:100]
+    if not slug or slug == "export":  # /api/v1/radar/export/ is the export
+        raise ApplicationError("Name it in words.", {"name": ["Give it letters or digits."]})
     if RadarEntry.objects.filter(slug=slug).exists():
         raise ConflictError("It is on the radar already.", {"name": [f"{name} is on the radar."]})
     now = timezone.now()

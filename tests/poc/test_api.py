@@ -274,3 +274,12 @@ def test_the_json_export_has_every_entry_with_history(org, api_client_for):
     ]
     assert default == body | {"generated_at": default["generated_at"]}
     assert bad.status_code == 400 and "format" in bad.json()
+
+
+@pytest.mark.parametrize("name", ["!!!", "Export"])
+def test_entries_need_a_name_that_makes_an_address(org, api_client_for, name):
+    body = {"name": name, "quadrant": "tools", "ring": "adopt", "reason": "x"}
+
+    response = api_client_for(org.users["lee"]).post("/api/v1/radar/", body, format="json")
+
+    assert (response.status_code, "name" in response.json()) == (400, True)
