@@ -195,7 +195,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flightdeck API",
     "DESCRIPTION": "Delivery governance: teams, services, environments, delivery records, "
-    "metrics, maturity assessments and training.",
+    "metrics, maturity assessments, training, POC reviews and the technology radar.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
