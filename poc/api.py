@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from poc import services
+from poc import decisions, services
 from poc.filtersets import PocFilterSet
 from poc.models import Evidence, FollowUp, Outcome, Poc, Quadrant
 from poc.selectors import score_summary, visible_pocs
@@ -269,7 +269,7 @@ class PocViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         poc = self.get_object()
-        services.poc_decide(
+        decisions.poc_decide(
             actor=request.user,
             poc=poc,
             outcome=data["outcome"],

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from poc import radar_services, services
+from poc import decisions, radar_services, services
 from poc.models import Poc, Quadrant, RadarEntry, RingMove
 from portal.models import Team
 
@@ -163,7 +163,7 @@ def _poc(row, teams, quadrants, users, now) -> None:
         services.poc_transition(actor=users[owner], poc=poc, action="withdraw", comment=end)
     elif status == "decided":
         outcome, rationale = end
-        services.poc_decide(
+        decisions.poc_decide(
             actor=lee, poc=poc, outcome=outcome, rationale=rationale,
             conditions="Revisit after two quarters of use." if outcome == "trial" else "",
         )  # fmt: skip

@@ -1,8 +1,7 @@
-"""Writes of POC reviews: propose, move through the lifecycle, criteria, evaluations, evidence,
-and the decision that places the tool on the radar and asks for follow-up work.
+"""Writes of POC reviews: propose, move through the lifecycle, criteria, evaluations, evidence
+(the decision is in poc.decisions).
 
-Every transition locks the POC row first: two decisions (or a decision racing a withdrawal)
-cannot both count. The audit log keeps each step with its comment; the POC page reads it back
+Every transition locks the POC row first: two steps racing on one POC cannot both count. The audit log keeps each step with its comment; the POC page reads it back
 as the timeline.
 """
 
@@ -15,28 +14,19 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
-from maturity.models import quarter_of
-from poc import radar_services
 from poc.models import (
     Criterion,
-    Decision,
     Evaluation,
     Evidence,
-    FollowUp,
-    Outcome,
     Poc,
-    Ring,
     Score,
 )
 from portal.access import access_for, require_lead
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError, ConflictError
 from portal.uploads import Upload
-from training import services as training_services
-from training.models import TrainingItem, TrainingPlan
 
 DEFAULT_CRITERIA = [
     ("fit", "Fit to the problem", 3),
@@ -78,7 +68,7 @@ def works_on(actor, poc: Poc) -> bool:
     return access_for(actor).works_in(poc.team_id)
 
 
-def _locked(poc: Poc) -> Poc:
+def locked(poc: Poc) -> Poc:
     return Poc.objects.select_for_update().get(pk=poc.pk)
 
 
@@ -191,7 +181,7 @@ def _store_criteria(poc: Poc, criteria) -> None:
 @transaction.atomic
 def criteria_set(*, actor, poc: Poc, criteria: list[tuple[str, str, Any]]) -> Poc:
     """Replace the criteria and weights, while nobody has scored yet."""
-    poc = _locked(poc)
+    poc = locked(poc)
     if not works_on(actor, poc):
         raise PermissionDenied("Only the team's members and leads edit its criteria.")
     if poc.status in {Status.DECIDED, Status.WITHDRAWN}:
@@ -220,7 +210,7 @@ def poc_transition(*, actor, poc: Poc, action: str, comment: str = "") -> Poc:
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ApplicationError(f"Unknown action {action!r}.")
-    poc = _locked(poc)
+    poc = locked(poc)
     if transition.leads_only:
         require_lead(actor)
     elif not works_on(actor, poc):
@@ -252,7 +242,7 @@ def poc_transition(*, actor, poc: Poc, action: str, comment: str = "") -> Poc:
 @transaction.atomic
 def poc_update(*, actor, poc: Poc, evaluators=None, **fields: Any) -> Poc:
     """Actual cost, the time box, hypothesis and the evaluators, until the POC is decided."""
-    poc = _locked(poc)
+    poc = locked(poc)
     if not works_on(actor, poc):
         raise PermissionDenied("Only the team's members and leads edit its POC.")
     if poc.status in {Status.DECIDED, Status.WITHDRAWN}:
@@ -281,7 +271,7 @@ def evaluation_submit(
     *, actor, poc: Poc, scores: dict[str, tuple[int, str]], summary: str = ""
 ) -> Evaluation:
     """One evaluator's scores, 1-5 with a note, for every criterion; once per evaluator."""
-    poc = _locked(poc)
+    poc = locked(poc)
     if not poc.evaluators.filter(pk=actor.pk).exists():
         raise PermissionDenied("Only the POC's evaluators score it.")
     if poc.status not in {Status.RUNNING, Status.IN_REVIEW}:
@@ -333,7 +323,7 @@ def evidence_add(
     upload: Upload | None = None,
 ) -> Evidence:
     """A link, a measured result or a file backing the evaluation."""
-    poc = _locked(poc)
+    poc = locked(poc)
     if not (works_on(actor, poc) or poc.evaluators.filter(pk=actor.pk).exists()):
         raise PermissionDenied("Only the team, its evaluators and leads add evidence.")
     if poc.status == Status.WITHDRAWN:
@@ -364,82 +354,3 @@ def evidence_add(
         },
     )
     return evidence
-
-
-@transaction.atomic
-def poc_decide(
-    *,
-    actor,
-    poc: Poc,
-    outcome: str,
-    rationale: str,
-    conditions: str = "",
-    review_by: date | None = None,
-    follow_ups: list[tuple[str, str]] = (),
-) -> Decision:
-    """A lead decides a POC in review: the decision, the tool's place on the radar (reject
-    moves a tool already there to hold), and the follow-up work asked for."""
-    require_lead(actor)
-    poc = _locked(poc)
-    if poc.status != Status.IN_REVIEW:
-        raise ConflictError(
-            f"Only a POC in review is decided; this one is {poc.get_status_display().lower()}.",
-            {"status": [f"Now {poc.status}."]},
-        )
-    if outcome not in Outcome.values:
-        raise ApplicationError(
-            "Unknown outcome.", {"outcome": [f"One of {', '.join(Outcome.values)}."]}
-        )
-    if not rationale.strip():
-        raise ApplicationError("Say why.", {"rationale": ["A decision needs its rationale."]})
-    if review_by is not None and review_by < timezone.localdate():
-        raise ApplicationError("The review date is past.", {"review_by": ["Give a future date."]})
-    bad_kinds = sorted({kind for kind, _title in follow_ups} - set(FollowUp.Kind.values))
-    if bad_kinds:
-        raise ApplicationError("Unknown follow-up kinds.", {"follow_ups": [", ".join(bad_kinds)]})
-    decision = Decision.objects.create(
-        poc=poc,
-        outcome=outcome,
-        rationale=rationale.strip(),
-        conditions=conditions.strip(),
-        review_by=review_by,
-        decided_by=actor,
-    )
-    poc.status = Status.DECIDED
-    reason = f"POC {poc.title}: {outcome}. {decision.rationale}"
-    if outcome != Outcome.REJECT:
-        poc.radar_entry = radar_services.place(actor=actor, poc=poc, ring=outcome, reason=reason)
-    elif poc.radar_entry or radar_services.entry_for(poc):
-        poc.radar_entry = radar_services.place(actor=actor, poc=poc, ring=Ring.HOLD, reason=reason)
-    poc.save(update_fields=["status", "radar_entry", "updated_at"])
-    for kind, title in follow_ups:
-        _follow_up(actor, poc, kind, title)
-    audit_record(
-        actor=actor,
-        action="poc.decide",
-        instance=poc,
-        before={"status": Status.IN_REVIEW},
-        after={"status": poc.status, "outcome": outcome, "comment": decision.rationale},
-    )
-    return decision
-
-
-def _follow_up(actor, poc: Poc, kind: str, title: str) -> FollowUp:
-    """A training follow-up joins the team's plan for this quarter when there is one."""
-    if not title.strip():
-        raise ApplicationError("Name the follow-up.", {"follow_ups": ["Each needs a title."]})
-    follow_up = FollowUp(poc=poc, kind=kind, title=title.strip())
-    if kind == FollowUp.Kind.TRAINING:
-        plan = TrainingPlan.objects.filter(
-            team=poc.team, period=quarter_of(timezone.localdate())
-        ).first()
-        if plan is not None:
-            follow_up.training_item = training_services.item_add(
-                actor=actor,
-                plan=plan,
-                kind=TrainingItem.Kind.WORKSHOP,
-                title=follow_up.title,
-                reason=f"POC decision: {poc.title}",
-            )
-    follow_up.save()
-    return follow_up

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from poc import services
+from poc import decisions, services
 from poc.filtersets import PocFilterSet
 from poc.forms import (
     CommentForm,
@@ -145,7 +145,7 @@ def _write(which: str, form, poc: Poc, user) -> None:
     elif which == "criteria":
         services.criteria_set(actor=user, poc=poc, criteria=data["criteria"])
     elif which == "decide":
-        services.poc_decide(
+        decisions.poc_decide(
             actor=user, poc=poc, outcome=data["outcome"], rationale=data["rationale"],
             conditions=data["conditions"], review_by=data["review_by"],
             follow_ups=form.follow_ups(),

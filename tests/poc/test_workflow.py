@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
-from poc import services
+from poc import decisions, services
 from poc.models import Decision, Poc, RadarEntry, RingMove
 from poc.selectors import score_summary, timeline
 from portal.exceptions import ApplicationError, ConflictError
@@ -35,7 +35,7 @@ def test_a_poc_runs_from_proposal_to_decision_and_lands_on_the_radar(org, ana, p
     services.evidence_add(
         actor=ana, poc=poc, title="Rerun drill", measurement="rerun 40 min -> 3 min"
     )
-    decision = services.poc_decide(
+    decision = decisions.poc_decide(
         actor=lee,
         poc=poc,
         outcome="trial",
@@ -62,14 +62,14 @@ def test_a_poc_runs_from_proposal_to_decision_and_lands_on_the_radar(org, ana, p
 def test_a_later_decision_moves_the_entry_and_keeps_the_history(org, ana, proposed, tools):
     lee = org.users["lee"]
     poc = run_to_review(org, proposed)
-    services.poc_decide(actor=lee, poc=poc, outcome="assess", rationale="Promising.")
+    decisions.poc_decide(actor=lee, poc=poc, outcome="assess", rationale="Promising.")
     second = services.poc_propose(
         actor=org.users["mo"], team=org.checkout, title="Dagster at scale", tool="Dagster",
         quadrant=tools, problem="All nightly jobs.", starts_on=date(2026, 12, 1),
         ends_on=date(2027, 1, 15), evaluators=[ana],
     )  # fmt: skip
     run_to_review(org, second)
-    services.poc_decide(actor=lee, poc=second, outcome="reject", rationale="Too costly to run.")
+    decisions.poc_decide(actor=lee, poc=second, outcome="reject", rationale="Too costly to run.")
 
     entry = RadarEntry.objects.get()
     assert entry.ring == "hold"
@@ -115,7 +115,7 @@ def test_transitions_out_of_order_are_refused(org, proposed):
     with pytest.raises(ConflictError, match="cannot be started"):
         services.poc_transition(actor=mo, poc=proposed, action="start")
     with pytest.raises(ConflictError, match="Only a POC in review is decided"):
-        services.poc_decide(actor=lee, poc=proposed, outcome="adopt", rationale="Yes.")
+        decisions.poc_decide(actor=lee, poc=proposed, outcome="adopt", rationale="Yes.")
     with pytest.raises(ApplicationError, match="Say why"):
         services.poc_transition(actor=mo, poc=proposed, action="withdraw")
     services.poc_transition(actor=mo, poc=proposed, action="withdraw", comment="No budget.")
@@ -158,7 +158,7 @@ def test_a_training_follow_up_joins_the_teams_plan_for_the_quarter(org, proposed
         actor=org.users["lee"], team=org.checkout, period=quarter_of(date.today()), budget=1000
     )
     poc = run_to_review(org, proposed)
-    services.poc_decide(
+    decisions.poc_decide(
         actor=org.users["lee"], poc=poc, outcome="adopt", rationale="Proven.",
         follow_ups=[("training", "Dagster for everyone")],
     )  # fmt: skip
@@ -188,7 +188,9 @@ def test_two_racing_decisions_cannot_both_win(org, ana, proposed):
 
     def decide(outcome):
         try:
-            services.poc_decide(actor=org.users["lee"], poc=poc, outcome=outcome, rationale="Race.")
+            decisions.poc_decide(
+                actor=org.users["lee"], poc=poc, outcome=outcome, rationale="Race."
+            )
             results.append(outcome)
         except ConflictError:
             results.append("refused")
