@@ -195,7 +195,7 @@ def assessment_review(request, slug: str):
             comment=form.cleaned_data["comment"],
         )
     except ApplicationError as error:
-        messages.error(request, " ".join([error.message, *_problems(error)]))
+        messages.error(request, error.in_words())
     else:
         messages.success(request, "Review recorded.")
     return redirect("assessment_detail", slug=slug)
@@ -256,7 +256,7 @@ def maturity_gaps(request):
             if which == "targets":
                 add_to_form(form, error)
             else:
-                messages.error(request, " ".join([error.message, *_problems(error)]))
+                messages.error(request, error.in_words())
         if action_form.is_bound and action_form.errors:
             messages.error(request, "The action was not planned: give it a title and a valid date.")
     team = teams.filter(slug=request.GET.get("team")).first()
@@ -274,10 +274,6 @@ def maturity_gaps(request):
         "names": {c.key: c.name for c in capabilities},
     }
     return render(request, "maturity/gaps.html", context)
-
-
-def _problems(error: ApplicationError) -> list[str]:
-    return [problem for field in error.extra.values() for problem in field]
 
 
 def _fillers(team):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -15,8 +16,8 @@ from poc import radar_services
 from poc.charts import radar_html
 from poc.filtersets import RadarEntryFilterSet
 from poc.forms import MoveForm, RadarEntryForm
-from poc.models import Quadrant, RadarEntry
-from poc.selectors import ADOPTION_DAYS, adoption, visible_pocs
+from poc.models import Evidence, Quadrant, RadarEntry
+from poc.selectors import ADOPTION_DAYS, adoption, score_summary, visible_pocs
 from portal.access import access_for, require_lead
 from portal.exceptions import ApplicationError, add_to_form
 
@@ -63,6 +64,16 @@ def radar(request):
     return render(request, "poc/radar.html", context)
 
 
+def _pocs_behind(user, entry):
+    evidence = Prefetch("evidence", Evidence.objects.defer("file_data"))
+    return (
+        visible_pocs(user)
+        .filter(radar_entry=entry)
+        .select_related("team", "decision")
+        .prefetch_related("criteria", evidence)
+    )
+
+
 @login_required
 def radar_entry(request, slug: str):
     entry = get_object_or_404(_entries(), slug=slug)
@@ -81,9 +92,7 @@ def radar_entry(request, slug: str):
     context = {
         "entry": entry,
         "history": entry.moves.select_related("poc", "moved_by").order_by("-moved_at", "-pk"),
-        "pocs": visible_pocs(request.user)
-        .filter(radar_entry=entry)
-        .select_related("team", "decision"),
+        "pocs": [(poc, score_summary(poc)) for poc in _pocs_behind(request.user, entry)],
         "usage": entry.usage,
         "adoption_days": ADOPTION_DAYS,
         "move": move,

@@ -1,8 +1,8 @@
 """Writes of POC reviews: propose, move through the lifecycle, criteria, evaluations, evidence
 (the decision is in poc.decisions).
 
-Every transition locks the POC row first: two steps racing on one POC cannot both count. The audit log keeps each step with its comment; the POC page reads it back
-as the timeline.
+Every transition locks the POC row first: two steps racing on one POC cannot both count. The
+audit log keeps each step with its comment; the POC page reads it back as the timeline.
 """
 
 from __future__ import annotations

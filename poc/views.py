@@ -179,8 +179,7 @@ def poc_action(request, slug: str, action: str):
             actor=request.user, poc=poc, action=action, comment=form.cleaned_data.get("comment", "")
         )
     except ApplicationError as error:
-        problems = [p for field in error.extra.values() for p in field]
-        messages.error(request, " ".join([error.message, *problems]))
+        messages.error(request, error.in_words())
     else:
         poc.refresh_from_db()
         messages.success(request, f"Now {poc.get_status_display().lower()}.")

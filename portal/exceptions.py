@@ -13,6 +13,10 @@ class ApplicationError(Exception):
         self.message = message
         self.extra = extra or {}
 
+    def in_words(self) -> str:
+        """The message and every field's problems, for a page's flash message."""
+        return " ".join([self.message, *(p for problems in self.extra.values() for p in problems)])
+
 
 class ConflictError(ApplicationError):
     """The request is valid but clashes with the current state (409), e.g. deleting a used team."""

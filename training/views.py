@@ -83,8 +83,7 @@ def plan_detail(request, slug: str):
             if request.POST.get("form") == "item":
                 add_to_form(form, error)
             else:
-                problems = [problem for field in error.extra.values() for problem in field]
-                messages.error(request, " ".join([error.message, *problems]))
+                messages.error(request, error.in_words())
                 return redirect("training_plan", slug=slug)
     items = plan.items.select_related("skill").prefetch_related("attendees")
     context = {

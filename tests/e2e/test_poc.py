@@ -91,6 +91,12 @@ def test_a_poc_from_proposal_to_the_radar(page, portal_url, sign_in, data_team):
 
     sign_in("ana", PASSWORD)
     page.goto(portal_url + "/pocs/dagster-for-the-events-pipeline/")
+    page.get_by_text("Add evidence").click()
+    evidence = page.locator("form", has=page.get_by_role("button", name="Add", exact=True))
+    evidence.get_by_label("Title").fill("Rerun drill")
+    evidence.get_by_label("Measurement").fill("rerun 40 min -> 3 min")
+    evidence.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("rerun 40 min -> 3 min")).to_be_visible()
     page.get_by_role("button", name="Send for review").click()
     page.get_by_role("button", name="Sign out").click()
 
@@ -107,6 +113,9 @@ def test_a_poc_from_proposal_to_the_radar(page, portal_url, sign_in, data_team):
 
     expect(page.get_by_role("heading", name="Dagster")).to_be_visible()
     expect(page.get_by_role("link", name="POC: Dagster for the events pipeline")).to_be_visible()
+    behind = page.locator("section", has_text="The POCs behind it")
+    expect(behind).to_contain_text("3.86")
+    expect(behind).to_contain_text("Rerun drill: rerun 40 min -> 3 min")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Radar").click()
     expect(page.locator(".chart .scatterlayer .point")).to_have_count(1)
     expect(page.locator("table.data", has_text="Dagster")).to_contain_text("Trial")
