@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
 ]
 # Our own apps, in dependency order: demo data and docs walk this list.
-PROJECT_APPS = ["portal", "pipelines", "reporting", "maturity", "training", "poc"]
+PROJECT_APPS = ["portal", "pipelines", "reporting", "maturity", "training", "poc", "roadmap"]
 INSTALLED_APPS += PROJECT_APPS
 
 MIDDLEWARE = [
