@@ -29,8 +29,13 @@ def quarter(iso_day: str) -> str:
 
 
 def span(start: str, end: str) -> str:
+    """One quarter, "Q3 2026", or a range joined by an en dash: Q3-Q4 2026, Q4 2026-Q1 2027."""
     first, last = quarter(start), quarter(end)
-    return first if first == last else f"{first} to {last}"
+    if first == last:
+        return first
+    if first[-4:] == last[-4:]:
+        return f"{first[:2]}\N{EN DASH}{last}"
+    return f"{first}\N{EN DASH}{last}"
 
 
 def _target_words(target: dict) -> str:

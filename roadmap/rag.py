@@ -1,6 +1,6 @@
 """Red / amber / green for a deliverable from its time, cost and quality: pure functions.
 
-Each colour comes with the reason a reader needs ("amber: cost 92% of budget with 40% done").
+Each colour comes with the reason a reader needs ("amber: cost: 92% of budget spent with 40% done").
 
 Time: an accepted deliverable is green. Past its due date and not accepted: red. Otherwise the
 finish is forecast from the pace so far (start + elapsed / progress): on or before the due date
@@ -75,7 +75,7 @@ class RagStatus:
     @property
     def reasons(self) -> list[str]:
         """The reasons behind the overall colour (those of the parts that have it)."""
-        return [f"{name} {v.reason}" for name, v in self.parts if v.colour == self.colour]
+        return [f"{name}: {v.reason}" for name, v in self.parts if v.colour == self.colour]
 
 
 def _pct(value: float) -> str:
@@ -115,7 +115,7 @@ def cost_verdict(*, budget: Decimal, spent: Decimal, progress: int) -> Verdict |
     if budget <= 0:
         return None
     share = float(spent / budget)
-    described = f"cost {_pct(share)} of budget with {progress}% done"
+    described = f"{_pct(share)} of budget spent with {progress}% done"
     if share > 1:
         return Verdict(Rag.RED, described)
     if share * 100 - progress > COST_SLACK:
@@ -132,7 +132,9 @@ def quality_verdict(targets: Sequence[TargetResult]) -> Verdict | None:
         return Verdict(Rag.RED, "; ".join(f"{t.name} missed: {t.detail}" for t in missed))
     if unknown:
         return Verdict(Rag.AMBER, "; ".join(f"{t.name}: {t.detail}" for t in unknown))
-    return Verdict(Rag.GREEN, f"all {len(targets)} targets met")
+    return Verdict(
+        Rag.GREEN, "target met" if len(targets) == 1 else f"all {len(targets)} targets met"
+    )
 
 
 def met(value: float | None, comparison: str, threshold: float) -> bool | None:

@@ -80,14 +80,14 @@ def version_decide(
     if kind not in VersionDecision.Kind.values:
         raise ApplicationError(f"Unknown decision {kind!r}.", {"kind": ["Not a decision."]})
     version = RoadmapVersion.objects.select_for_update().get(pk=version.pk)
-    if not version.approvers.filter(pk=actor.pk).exists():
-        raise PermissionDenied("Only the stakeholders named on this version decide on it.")
     if version.status != Status.SUBMITTED:
         raise ConflictError(
             f"Version {version.number} is {version.get_status_display().lower()}: "
             + ("submit it first." if version.status == Status.DRAFT else "it is decided already."),
             {"status": [f"Now {version.status}; decisions need submitted."]},
         )
+    if not version.approvers.filter(pk=actor.pk).exists():
+        raise PermissionDenied("Only the stakeholders named on this version decide on it.")
     if version.decisions.filter(decider=actor).exists():
         raise ConflictError(
             "You have decided on this version already.", {"decider": ["One decision per person."]}
