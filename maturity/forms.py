@@ -143,7 +143,9 @@ class ActionForm(forms.Form):
     capability_key = forms.SlugField(widget=forms.HiddenInput)
     title = forms.CharField(max_length=300)
     owner = forms.CharField(required=False, max_length=150)
-    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
 
 class ModelYamlForm(forms.Form):

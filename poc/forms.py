@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from poc.models import FollowUp, Outcome, Quadrant, Ring
 
 User = get_user_model()
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ProposeForm(forms.Form):

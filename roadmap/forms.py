@@ -9,7 +9,8 @@ from portal.models import Role, Service, Team
 from roadmap.models import Initiative, QualityTarget, Roadmap, Theme, VersionDecision
 
 User = get_user_model()
-DATE = forms.DateInput(attrs={"type": "date"})
+# ISO dates: a date input shows nothing for a value in the locale's format.
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _named(user) -> str:
@@ -125,7 +126,15 @@ class SubmitForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    kind = forms.ChoiceField(choices=VersionDecision.Kind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        choices=[
+            (VersionDecision.Kind.APPROVE, "Approve"),
+            (VersionDecision.Kind.APPROVE_WITH_COMMENTS, "Approve with comments"),
+            (VersionDecision.Kind.REQUEST_CHANGES, "Request changes"),
+        ],
+        widget=forms.RadioSelect,
+        label="Decision",
+    )
     comment = forms.CharField(
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Needed when approving with comments or requesting changes.",

@@ -144,6 +144,21 @@ def awaiting_decision(user) -> QuerySet[RoadmapVersion]:
     )
 
 
+def changes_since_sent_back(version: RoadmapVersion) -> tuple[RoadmapVersion | None, list[Change]]:
+    """Against the version sent back just before it (newer than the last approved one), so an
+    approver sees whether their requests were met; (None, []) when there is none."""
+    previous = (
+        version.roadmap.versions.filter(number__lt=version.number)
+        .exclude(status=RoadmapVersion.Status.DRAFT)
+        .order_by("-number")
+        .first()
+    )
+    if previous is None or previous.status != RoadmapVersion.Status.CHANGES_REQUESTED:
+        return None, []
+    snapshot = version.snapshot if version.snapshot is not None else snapshot_of(version.roadmap)
+    return previous, diff(previous.snapshot, snapshot)
+
+
 def changes_of(version: RoadmapVersion) -> tuple[RoadmapVersion | None, list[Change]]:
     """The version's plan against the approved version before it (the live plan for a draft)."""
     previous = last_approved(version.roadmap, before=version.number)

@@ -25,6 +25,7 @@ from roadmap.models import Deliverable, Initiative, Roadmap, RoadmapVersion
 from roadmap.selectors import (
     awaiting_decision,
     changes_of,
+    changes_since_sent_back,
     deliverables_for_rag,
     draft_of,
     initiative_progress,
@@ -159,6 +160,7 @@ def version_detail(request, slug: str, number: int):
             messages.success(request, f"Recorded. Version {version.number} is now {state}.")
             return redirect("roadmap_version", slug=slug, number=number)
     previous, changes = changes_of(version)
+    sent_back, changes_since = changes_since_sent_back(version)
     decisions = list(version.decisions.select_related("decider"))
     decided = {d.decider_id for d in decisions}
     context = {
@@ -166,14 +168,31 @@ def version_detail(request, slug: str, number: int):
         "roadmap": version.roadmap,
         "previous": previous,
         "changes": changes,
+        "sent_back": sent_back,
+        "changes_since": changes_since,
         "decisions": decisions,
         "undecided": [u for u in version.approvers.all() if u.pk not in decided],
         "needed": versions.needed(version),
         "approvals": sum(1 for d in decisions if d.approves),
-        "plan": version.snapshot,
+        "plan": _plan_rows(version.snapshot),
         "form": form if may_decide else None,
     }
     return render(request, "roadmap/version.html", context)
+
+
+def _plan_rows(snapshot: dict | None) -> list[tuple[dict, str, list[dict]]]:
+    """(initiative, its theme's name, its deliverables) from a frozen snapshot."""
+    if not snapshot:
+        return []
+    themes = {t["slug"]: t["name"] for t in snapshot["themes"]}
+    return [
+        (
+            initiative,
+            themes.get(initiative["theme"], initiative["theme"]),
+            [d for d in snapshot["deliverables"] if d["initiative"] == initiative["slug"]],
+        )
+        for initiative in snapshot["initiatives"]
+    ]
 
 
 @login_required

@@ -27,8 +27,12 @@ class ItemForm(forms.Form):
     skill = forms.ModelChoiceField(
         queryset=Skill.objects.all(), required=False, to_field_name="slug"
     )
-    starts_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    ends_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     cost = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, initial=0)
     attendees = forms.ModelMultipleChoiceField(queryset=None, required=False)
     reason = forms.CharField(required=False, widget=forms.HiddenInput)
