@@ -8,6 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATIC_ROOT=/app/staticfiles
 
 WORKDIR /app
+# WeasyPrint (status report PDFs) lays text out with Pango, and needs a font.
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml ./
 COPY portal ./portal
 RUN pip install --no-cache-dir .

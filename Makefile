@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format bench chromium clean-data
+.PHONY: run test lint format bench chromium pango clean-data
 
-run: $(INSTALLED)
+run: $(INSTALLED) pango
 	$(BIN)/python manage.py serve
 
-test: $(INSTALLED) chromium
+test: $(INSTALLED) chromium pango
 	$(BIN)/pytest $(ARGS)
 
 lint: $(INSTALLED)
@@ -34,6 +34,13 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
+
+# Status report PDFs: WeasyPrint lays text out with Debian's Pango (and needs a font).
+pango:
+	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || { \
+	  echo "Installing Pango for the status report PDFs"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; }
 
 # Removes the local run data (embedded databases, secret key, static files). Stop `make run` first.
 clean-data:

@@ -17,10 +17,16 @@ def navigation(request) -> dict:
         ("Teams", reverse("team_list"), [reverse("team_list")]),
         ("Services", reverse("service_list"), [reverse("service_list")]),
         ("Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
+        ("Status", reverse("status_reports"), [reverse("status_reports")]),
         ("Maturity", reverse("maturity_home"), [reverse("maturity_home")]),
         ("Training", reverse("training_plans"), [reverse("training_plans")]),
         ("POCs", reverse("poc_list"), [reverse("poc_list")]),
         ("Radar", reverse("radar"), [reverse("radar")]),
+        (
+            "Roadmap",
+            reverse("roadmap"),
+            [reverse("roadmap"), "/deliverables/"],
+        ),
         (
             "Delivery",
             reverse("deployment_list"),

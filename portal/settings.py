@@ -144,6 +144,8 @@ EMAIL_BACKEND = (
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flightdeck <flightdeck@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people reach the portal: absolute links in status digests and their PDFs.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
 # --- i18n, static -----------------------------------------------------------------------------
 
@@ -270,6 +272,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 280},
     },
+    # Hourly: each subscriber's digest goes out on the first run of their day (UTC), once.
+    "send-status-digests": {
+        "task": "reporting.tasks.send_status_digests",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
+    },
 }
 WORKER_HEARTBEAT_SECONDS = 10
 # Pipeline health: what a CI minute costs, by runner (label or kind; shell-style patterns,
@@ -295,5 +303,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "pgserver": {"level": "WARNING"},
         "filelock": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},  # eight INFO lines per status report PDF
     },
 }

@@ -6,6 +6,8 @@ mistake is silently stored as something else. Our API answers it with a 400 inst
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db import models
 from rest_framework import serializers
 
@@ -73,3 +75,44 @@ class StrictModelSerializer(serializers.ModelSerializer):
         models.URLField: StrictURLField,
     }
     serializer_choice_field = StrictChoiceField
+
+
+class KnownFields:
+    """Unknown or read-only keys in the body are a 400, not silently dropped; so is a list of
+    slugs given as anything but a list (DRF takes any iterable, even ``{}``)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            fields = self.fields
+            problems = {
+                key: ["Read-only." if key in fields else "Unknown field."]
+                for key in data
+                if key not in fields or fields[key].read_only
+            }
+            problems |= {
+                key: ["Expected a list."]
+                for key, value in data.items()
+                if isinstance(fields.get(key), serializers.ManyRelatedField)
+                and not isinstance(value, list)
+            }
+            if problems:
+                raise serializers.ValidationError(problems)
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    default_error_messages = {"invalid": "A number is required (not text or true/false)."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BlankableChoiceField(StrictChoiceField):
+    """A strict choice that may also be "" (none)."""
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        return super().to_internal_value(data)

@@ -17,9 +17,13 @@ from poc import radar_api, radar_views
 from poc import views as poc_views
 from portal import api, views
 from portal.health import healthz
-from reporting import alert_views
+from reporting import alert_views, report_api
 from reporting import api as reporting_api
 from reporting import views as reporting_views
+from roadmap import api as roadmap_api
+from roadmap import deliverable_api, deliverable_views
+from roadmap import version_api as roadmap_version_api
+from roadmap import views as roadmap_views
 from training import api as training_api
 from training import skill_views as training_skill_views
 from training import views as training_views
@@ -42,6 +46,15 @@ api_router.register("radar-quadrants", radar_api.QuadrantViewSet, basename="rada
 api_router.register("radar", radar_api.RadarEntryViewSet, basename="radarentry")
 api_router.register("skill-ratings", training_api.SkillRatingViewSet, basename="skillrating")
 api_router.register("training-plans", training_api.TrainingPlanViewSet, basename="trainingplan")
+api_router.register("roadmaps", roadmap_api.RoadmapViewSet, basename="roadmap")
+api_router.register(
+    rf"roadmaps/(?P<roadmap_slug>{api.SLUG_PATTERN})/versions",
+    roadmap_version_api.RoadmapVersionViewSet,
+    basename="roadmapversion",
+)
+api_router.register("initiatives", roadmap_api.InitiativeViewSet, basename="initiative")
+api_router.register("deliverables", deliverable_api.DeliverableViewSet, basename="deliverable")
+api_router.register("status-reports", report_api.StatusReportViewSet, basename="statusreport")
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -100,6 +113,22 @@ urlpatterns = [
         poc_views.poc_action,
         name="poc_action",
     ),
+    path("roadmap/", roadmap_views.roadmap_home, name="roadmap"),
+    path(
+        "roadmap/<slug:slug>/versions/<int:number>/",
+        roadmap_views.version_detail,
+        name="roadmap_version",
+    ),
+    path(
+        "roadmap/initiatives/<slug:slug>/",
+        roadmap_views.initiative_detail,
+        name="initiative_detail",
+    ),
+    path(
+        "deliverables/<slug:slug>/",
+        deliverable_views.deliverable_detail,
+        name="deliverable_detail",
+    ),
     path("radar/", radar_views.radar, name="radar"),
     path("radar/<slug:slug>/", radar_views.radar_entry, name="radar_entry"),
     path("training/", training_views.plan_list, name="training_plans"),
@@ -110,6 +139,7 @@ urlpatterns = [
         training_skill_views.skills_catalogue,
         name="skills_catalogue",
     ),
+    path("reports/", include("reporting.report_urls")),
     path("metrics/alerts/", alert_views.alert_list, name="alert_list"),
     path("metrics/alerts/new/", alert_views.alert_rule_create, name="alert_rule_create"),
     path("metrics/alerts/<int:pk>/", alert_views.alert_rule_edit, name="alert_rule_edit"),

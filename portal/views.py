@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from portal import selectors
 from portal.access import access_for
+from roadmap.selectors import awaiting_decision
 
 PAGE_SIZE = 25
 
@@ -21,6 +22,7 @@ def home(request):
         "own_teams": own,
         "service_count": sum(team.service_count for team in teams),
         "organisation_roles": sorted(access.organisation_roles),
+        "awaiting": awaiting_decision(request.user),
     }
     return render(request, "portal/home.html", context)
 

@@ -18,6 +18,7 @@ import re
 from urllib.parse import urlsplit
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -294,3 +295,70 @@ class AlertNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} {self.event} by {self.channel}: {self.status}"
+
+
+class StatusReport(models.Model):
+    """A stakeholder status report for a period, saved as it was sent: ``content`` is the data
+    (what the API returns), ``html`` the rendered body, so reopening it shows exactly what its
+    readers got, whatever the data or the templates say later."""
+
+    slug = models.SlugField(max_length=60, unique=True, help_text="2026-w48, 2026-11, ...")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    content = models.JSONField()
+    html = models.TextField()
+    scheduled = models.BooleanField(
+        default=False, help_text="made by the digest task (no author), not saved by a person"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recipients = models.JSONField(default=list, blank=True, help_text="usernames it was emailed to")
+
+    class Meta:
+        ordering = ["-period_end", "-created_at"]
+        constraints = [
+            # Two digest runs racing for one period keep one report: the loser reuses it.
+            models.UniqueConstraint(
+                fields=["period_start", "period_end"],
+                condition=models.Q(scheduled=True),
+                name="statusreport_one_scheduled_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Status report {self.slug}"
+
+
+class DigestSubscription(models.Model):
+    """How often a user gets the status report by email. Stakeholders without a row get it
+    weekly on Mondays (the row appears when the first one is sent)."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Weekly (the previous Monday to Sunday)"
+        DAILY = "daily", "Daily (yesterday)"
+        MONTHLY = "monthly", "Monthly (the previous calendar month, on the 1st)"
+        OFF = "off", "Off"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="status_digest"
+    )
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.WEEKLY)
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text="weekly digests: the day"
+    )
+    last_sent_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.frequency}"

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from reporting.alerts import alerts_evaluate
 from reporting.rollups import refresh_pending
+from reporting.status.digest import status_digests_send
 
 
 @shared_task
@@ -17,3 +18,9 @@ def refresh_rollups_task() -> int:
 @shared_task
 def alerts_evaluate_task() -> dict[str, int]:
     return alerts_evaluate()
+
+
+@shared_task
+def send_status_digests() -> dict[str, int]:
+    """Email each due subscriber their status report (reporting.status.digest); idempotent."""
+    return status_digests_send()

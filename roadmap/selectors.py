@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.access import access_for
@@ -52,7 +53,7 @@ def deliverables_for_rag(queryset: QuerySet[Deliverable]) -> QuerySet[Deliverabl
     """What ``rag_of`` reads, loaded in a fixed number of queries."""
     return queryset.select_related("team", "initiative").prefetch_related(
         "services", Prefetch("targets", QualityTarget.objects.order_by("pk"))
-    ).annotate(spent=Sum("costs__amount"))  # fmt: skip
+    ).annotate(spent=Coalesce(Sum("costs__amount"), Decimal(0)))  # fmt: skip
 
 
 def measured_value(target: QualityTarget, deliverable: Deliverable, today: date) -> float | None:

@@ -21,10 +21,13 @@ from roadmap.models import Deliverable, Initiative, QualityTarget, Roadmap, Road
 
 
 def unique_slug(model, text: str, fallback: str, **scope) -> str:
-    base = slugify(text)[:100] or fallback
+    """A free slug from ``text`` that fits the model's column, numbered -2, -3... when taken."""
+    size = model._meta.get_field("slug").max_length
+    base = slugify(text)[:size] or fallback
     slug, n = base, 2
     while model.objects.filter(slug=slug, **scope).exists():
-        slug, n = f"{base}-{n}", n + 1
+        suffix = f"-{n}"
+        slug, n = f"{base[: size - len(suffix)]}{suffix}", n + 1
     return slug
 
 

@@ -90,7 +90,5 @@ def test_submit_send_back_resubmit_approve(page, portal_url, sign_in, plan):
         "Standard pipeline everywhere: moved from Q1\N{EN DASH}Q2 2027 to Q1\N{EN DASH}Q3 2027"
     )
     decisions = page.locator("section", has=page.get_by_role("heading", name="Decisions"))
-    expect(decisions).to_contain_text(
-        "(stakeholder) approved with comments — “Watch the budget”"
-    )
+    expect(decisions).to_contain_text("(stakeholder) approved with comments — “Watch the budget”")
     page.screenshot(path="/tmp/roadmap-version-journey.png", full_page=True)
