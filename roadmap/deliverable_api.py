@@ -164,7 +164,10 @@ class DeliverableUpdateSerializer(KnownFields, StrictModelSerializer):
     services = serializers.SlugRelatedField(
         slug_field="slug", queryset=Service.objects.all(), many=True
     )
-    targets = TargetSerializer(many=True, help_text="Replaces all targets (and their checks).")
+    targets = TargetSerializer(
+        many=True,
+        help_text="Replaces all targets; a checked one kept under its name keeps its verdict.",
+    )
 
     class Meta:
         model = Deliverable

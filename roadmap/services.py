@@ -330,6 +330,14 @@ def _store_targets(deliverable: Deliverable, targets: list[dict]) -> None:
             )
     if problems:
         raise ApplicationError("Check the quality targets.", problems)
+    # A checked target kept under the same name keeps its reviewer's verdict.
+    verdicts = {
+        t.name: (t.met, t.checked_by_id, t.checked_at, t.check_note)
+        for t in deliverable.targets.filter(metric="")
+    }
+    for row in rows:
+        if not row.metric and row.name in verdicts:
+            row.met, row.checked_by_id, row.checked_at, row.check_note = verdicts[row.name]
     deliverable.targets.all().delete()
     QualityTarget.objects.bulk_create(rows)
 
