@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from portal.models import Role
+from roadmap import services as roadmap_services
+from roadmap.models import Roadmap
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 
@@ -82,3 +85,45 @@ def client_for(org):
         return client
 
     return make
+
+
+# --- the roadmap (tests/roadmap, and the status reports in tests/reporting) -----------------
+
+
+@pytest.fixture
+def sue(org):
+    """A second stakeholder, organisation-wide."""
+    user = UserFactory(username="sue", first_name="Sue", last_name="Park")
+    MembershipFactory(user=user, team=None, role=Role.STAKEHOLDER)
+    org.users["sue"] = user  # client_for("sue") signs her in
+    return user
+
+
+@pytest.fixture
+def roadmap(org, sue):
+    return roadmap_services.roadmap_create(
+        actor=org.users["lee"],
+        name="DevOps 2027",
+        approvers=[org.users["sam"], sue],
+        approval_rule=Roadmap.Rule.ALL,
+    )
+
+
+@pytest.fixture
+def theme(org, roadmap):
+    return roadmap_services.theme_create(
+        actor=org.users["lee"], roadmap=roadmap, name="Faster delivery"
+    )
+
+
+@pytest.fixture
+def initiative(org, theme):
+    return roadmap_services.initiative_create(
+        actor=org.users["lee"],
+        theme=theme,
+        title="Standard pipeline everywhere",
+        starts_on=date(2027, 1, 1),
+        ends_on=date(2027, 6, 30),
+        teams=[org.checkout],
+        owner=org.users["lee"],
+    )

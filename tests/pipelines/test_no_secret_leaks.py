@@ -18,7 +18,12 @@ def leaky_source(make_source):
 
 
 def _pages(source) -> list[str]:
-    api = [f"/api/v1/{prefix}/" for prefix, _viewset, _basename in api_router.registry]
+    # Nested routes (e.g. a roadmap's versions) need a parent that this world does not have.
+    api = [
+        f"/api/v1/{prefix}/"
+        for prefix, _viewset, _basename in api_router.registry
+        if "(?P<" not in prefix
+    ]
     pages = [
         "/",
         "/sources/",

@@ -8,64 +8,23 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
-import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.core import mail
 from pypdf import PdfReader
 
-from portal.models import Role
 from reporting.models import DigestSubscription, StatusReport
 from reporting.status.digest import _claim, digest_subscription_set, status_digests_send
 from reporting.status.periods import DASH
 from reporting.tasks import send_status_digests
-from roadmap import services as roadmap_services
 from roadmap import versions
 from roadmap.selectors import draft_of
-from tests.factories import MembershipFactory, UserFactory
 from tests.pipelines.connectors.conftest import closed_port
 from tests.reporting.test_status_reports import _deploy
 
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # the week before: 16-22 Nov, 2026-w47
 TUESDAY = MONDAY + timedelta(days=1)
 WEDNESDAY = MONDAY + timedelta(days=2)
-
-
-@pytest.fixture
-def sue(org):
-    """A second organisation-wide stakeholder, and the roadmap she and Sam approve."""
-    user = UserFactory(username="sue", first_name="Sue", last_name="Park")
-    MembershipFactory(user=user, team=None, role=Role.STAKEHOLDER)
-    org.users["sue"] = user
-    return user
-
-
-@pytest.fixture
-def roadmap(org, sue):
-    return roadmap_services.roadmap_create(
-        actor=org.users["lee"], name="DevOps 2027", approvers=[org.users["sam"], sue]
-    )
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server on loopback, and Django's SMTP backend pointed at it."""
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
-            received.append(envelope)
-            return "250 OK"
-
-    port = closed_port()  # aiosmtpd checks its own port after starting, so it cannot be 0
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = False
-    yield received
-    controller.stop()
 
 
 def _message(envelope):

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from pipelines.models import Deployment, Incident, PipelineRun
 from pipelines.services import push_source
 from portal.exceptions import ApplicationError
-from portal.models import Environment, Role, Team
+from portal.models import Environment, Team
 from reporting.models import StatusReport
 from reporting.status.content import build_report
 from reporting.status.pdf import render_pdf
@@ -22,9 +22,8 @@ from reporting.status.services import status_report_create, utc_today
 from roadmap import deliverables as deliverable_services
 from roadmap import services as roadmap_services
 from roadmap import versions
-from roadmap.models import Roadmap
 from roadmap.selectors import draft_of
-from tests.factories import MembershipFactory, ServiceFactory, UserFactory
+from tests.factories import ServiceFactory
 
 TODAY = utc_today()
 START, END = last_full_week(TODAY)
@@ -71,36 +70,6 @@ def _run(service, day: date, hour: int, status: str) -> None:
         started_at=at(day, hour),
         finished_at=at(day, hour) + timedelta(minutes=10),
     )
-
-
-@pytest.fixture
-def sue(org):
-    """A second organisation-wide stakeholder (as in tests/roadmap/conftest.py)."""
-    user = UserFactory(username="sue", first_name="Sue", last_name="Park")
-    MembershipFactory(user=user, team=None, role=Role.STAKEHOLDER)
-    org.users["sue"] = user
-    return user
-
-
-@pytest.fixture
-def roadmap(org, sue):
-    """Approved by Sam and Sue, both of them."""
-    return roadmap_services.roadmap_create(
-        actor=org.users["lee"], name="DevOps 2027", approvers=[org.users["sam"], sue],
-        approval_rule=Roadmap.Rule.ALL,
-    )  # fmt: skip
-
-
-@pytest.fixture
-def initiative(org, roadmap):
-    theme = roadmap_services.theme_create(
-        actor=org.users["lee"], roadmap=roadmap, name="Faster delivery"
-    )
-    return roadmap_services.initiative_create(
-        actor=org.users["lee"], theme=theme, title="Standard pipeline everywhere",
-        starts_on=date(2027, 1, 1), ends_on=date(2027, 6, 30), teams=[org.checkout],
-        owner=org.users["lee"],
-    )  # fmt: skip
 
 
 @pytest.fixture
