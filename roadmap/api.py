@@ -4,6 +4,8 @@ approval are in roadmap.version_api, deliverables in roadmap.deliverable_api."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from maturity.models import ImprovementAction
+from pipelines.models import ChangeRequest
 from poc.models import Decision
 from portal.access import access_for
 from portal.api import SLUG_PATTERN, RoleWritePermission
@@ -205,6 +208,27 @@ class PocDecisionField(serializers.SlugRelatedField):
         return decision.poc.slug
 
 
+@extend_schema_field({"type": "string", "pattern": "^CR-[0-9]+$"})
+class ChangeRequestKeyField(serializers.RelatedField):
+    """A change request, named by its key (CR-12)."""
+
+    default_error_messages = {"unknown": "No change request {name}.", "invalid": "A key: CR-12."}
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=ChangeRequest.objects.all(), **kwargs)
+
+    def to_representation(self, change_request):
+        return change_request.key
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(r"(?i)CR-\d{1,9}", data):
+            self.fail("invalid")
+        found = self.get_queryset().filter(number=int(data[3:])).first()
+        if found is None:
+            self.fail("unknown", name=data.upper())
+        return found
+
+
 class ProgressSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     total = serializers.IntegerField()
@@ -240,6 +264,9 @@ class InitiativeSerializer(KnownFields, StrictModelSerializer):
     poc_decisions = PocDecisionField(
         many=True, required=False, help_text="Slugs of decided POCs whose decision this follows."
     )
+    change_requests = ChangeRequestKeyField(
+        many=True, required=False, help_text="Keys of the customer change requests it delivers."
+    )
     status = InitiativeStatusField(choices=Initiative.Status.choices, required=False)
     quarter = serializers.SerializerMethodField(help_text="The quarter it starts in.")
     progress = serializers.SerializerMethodField(help_text="Accepted deliverables of all.")
@@ -250,7 +277,7 @@ class InitiativeSerializer(KnownFields, StrictModelSerializer):
         fields = [
             "slug", "title", "description", "roadmap", "theme", "owner", "teams", "starts_on",
             "ends_on", "quarter", "status", "depends_on", "improvement_actions",
-            "poc_decisions", "progress", "deliverables",
+            "poc_decisions", "change_requests", "progress", "deliverables",
         ]  # fmt: skip
         read_only_fields = ["slug"]
 
@@ -298,7 +325,12 @@ class InitiativeViewSet(WriteRoles, mixins.CreateModelMixin, viewsets.ReadOnlyMo
 
     def get_queryset(self):
         return Initiative.objects.select_related("theme__roadmap", "owner").prefetch_related(
-            "teams", "depends_on", "improvement_actions", "poc_decisions__poc", "deliverables"
+            "teams",
+            "depends_on",
+            "improvement_actions",
+            "poc_decisions__poc",
+            "deliverables",
+            "change_requests",
         )
 
     def perform_create(self, serializer):

@@ -64,7 +64,8 @@ def _moved(item: str, old: dict, new: dict, start: str, end: str) -> list[str]:
 def _field_changes(old: dict, new: dict, fields: dict[str, str]) -> list[str]:
     texts = []
     for field, label in fields.items():
-        if old.get(field) != new.get(field):
+        # A field missing from an older snapshot is as good as empty.
+        if old.get(field) != new.get(field) and (old.get(field) or new.get(field)):
             before, after = old.get(field), new.get(field)
             if isinstance(before, list):
                 before, after = ", ".join(before) or "none", ", ".join(after or []) or "none"
@@ -99,6 +100,7 @@ ITEMS = {
             "status": "status",
             "teams": "teams",
             "depends_on": "dependencies",
+            "change_requests": "change requests",
         },
     ),
     "deliverable": (

@@ -81,6 +81,9 @@ class Initiative(models.Model):
         "maturity.ImprovementAction", blank=True, related_name="initiatives"
     )
     poc_decisions = models.ManyToManyField("poc.Decision", blank=True, related_name="initiatives")
+    change_requests = models.ManyToManyField(
+        "pipelines.ChangeRequest", blank=True, related_name="initiatives"
+    )
 
     class Meta:
         ordering = ["starts_on", "title"]

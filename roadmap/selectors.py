@@ -177,7 +177,9 @@ def snapshot_of(roadmap: Roadmap) -> dict:
     initiatives = list(
         Initiative.objects.filter(theme__roadmap=roadmap)
         .select_related("theme", "owner")
-        .prefetch_related("teams", "depends_on", "deliverables__targets", "deliverables__team")
+        .prefetch_related(
+            "teams", "depends_on", "change_requests", "deliverables__targets", "deliverables__team"
+        )
         .order_by("starts_on", "slug")
     )
     return {
@@ -194,6 +196,7 @@ def snapshot_of(roadmap: Roadmap) -> dict:
                 "ends_on": i.ends_on.isoformat(),
                 "status": i.status,
                 "depends_on": sorted(d.slug for d in i.depends_on.all()),
+                "change_requests": sorted(c.key for c in i.change_requests.all()),
             }
             for i in initiatives
         ],

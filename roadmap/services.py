@@ -140,14 +140,12 @@ def initiative_create(
     title: str,
     starts_on: date,
     ends_on: date,
-    teams=(),
-    depends_on=(),
-    improvement_actions=(),
-    poc_decisions=(),
     **fields: Any,
 ) -> Initiative:
+    """An initiative; ``fields`` may hold its links (LINKS) as well as its own fields."""
     require_lead(actor)
     editable(theme.roadmap)
+    links = {name: fields.pop(name) for name in LINKS if name in fields}
     if not title.strip():
         raise ApplicationError("Name the initiative.", {"title": ["This field is required."]})
     _check_dates(starts_on, ends_on, "ends_on")
@@ -159,7 +157,7 @@ def initiative_create(
         ends_on=ends_on,
         **fields,
     )
-    _set_links(initiative, teams, depends_on, improvement_actions, poc_decisions)
+    _set_links(initiative, **links)
     audit_record(
         actor=actor, action="roadmap.initiative", instance=initiative,
         after=audit_snapshot(initiative),
@@ -167,7 +165,18 @@ def initiative_create(
     return initiative
 
 
-def _set_links(initiative, teams, depends_on, improvement_actions, poc_decisions) -> None:
+# What an initiative links to, besides its own fields: given, a link replaces the old ones.
+LINKS = ("teams", "depends_on", "improvement_actions", "poc_decisions", "change_requests")
+
+
+def _set_links(
+    initiative,
+    teams=None,
+    depends_on=None,
+    improvement_actions=None,
+    poc_decisions=None,
+    change_requests=None,
+) -> None:
     if teams is not None:
         initiative.teams.set(teams)
     if depends_on is not None:
@@ -186,6 +195,8 @@ def _set_links(initiative, teams, depends_on, improvement_actions, poc_decisions
         initiative.improvement_actions.set(improvement_actions)
     if poc_decisions is not None:
         initiative.poc_decisions.set(poc_decisions)
+    if change_requests is not None:
+        initiative.change_requests.set(change_requests)
 
 
 def _refuse_cycles(start: Initiative) -> None:
@@ -224,22 +235,20 @@ def initiative_update(
     *,
     actor,
     initiative: Initiative,
-    teams=None,
-    depends_on=None,
-    improvement_actions=None,
-    poc_decisions=None,
     **fields: Any,
 ) -> Initiative:
+    """Fields and links (LINKS) of an initiative, in the draft."""
     require_lead(actor)
     editable(initiative.theme.roadmap)
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
+    links = {name: fields.pop(name) for name in LINKS if name in fields}
     before, roadmap_id = audit_snapshot(initiative), initiative.theme.roadmap_id
     _apply(initiative, fields)
     if initiative.theme.roadmap_id != roadmap_id:
         raise ApplicationError("Themes are of the same roadmap.", {"theme": ["Another roadmap."]})
     _check_dates(initiative.starts_on, initiative.ends_on, "ends_on")
     initiative.save()
-    _set_links(initiative, teams, depends_on, improvement_actions, poc_decisions)
+    _set_links(initiative, **links)
     audit_record(
         actor=actor, action="roadmap.initiative.update", instance=initiative, before=before,
         after=audit_snapshot(initiative),

@@ -66,8 +66,7 @@ def _write(which: str, form, roadmap: Roadmap, user) -> str:
         services.theme_create(actor=user, roadmap=roadmap, **data)
         return "Theme added."
     if which == "initiative":
-        links = {k: data.pop(k) for k in ("teams", "depends_on")}
-        services.initiative_create(actor=user, **data, **links)
+        services.initiative_create(actor=user, **data)
         return "Initiative added."
     if which == "deliverable":
         services.deliverable_create(actor=user, **form.plan(), targets=form.targets())
@@ -220,10 +219,10 @@ def initiative_detail(request, slug: str):
         initial=initial,
     )
     if form.is_bound and form.is_valid():
-        data = dict(form.cleaned_data)
-        links = {k: data.pop(k) for k in ("teams", "depends_on")}
         try:
-            services.initiative_update(actor=request.user, initiative=initiative, **data, **links)
+            services.initiative_update(
+                actor=request.user, initiative=initiative, **form.cleaned_data
+            )
         except ApplicationError as error:
             add_to_form(form, error)
         else:

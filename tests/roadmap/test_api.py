@@ -570,3 +570,20 @@ def test_lists_take_a_fixed_number_of_queries(
         assert len(lee.get("/api/v1/initiatives/").json()["results"]) == 1
     with django_assert_max_num_queries(8):
         assert len(lee.get("/api/v1/roadmaps/").json()["results"]) == 1
+
+
+def test_an_initiative_links_change_requests_by_key(org, api_client_for, initiative):
+    from pipelines.models import ChangeRequest
+
+    ChangeRequest.objects.create(
+        number=12, title="Refunds in the app", requester="Acme Bank", team=org.checkout,
+        created_by=org.users["mo"],
+    )  # fmt: skip
+    lee = api_client_for(org.users["lee"])
+    url = f"/api/v1/initiatives/{initiative.slug}/"
+    unknown = lee.patch(url, {"change_requests": ["CR-13"]}, format="json")
+    assert (unknown.status_code, unknown.json()) == (
+        400, {"change_requests": ["No change request CR-13."]}
+    )  # fmt: skip
+    assert lee.patch(url, {"change_requests": ["cr-12"]}, format="json").status_code == 200
+    assert lee.get(url).json()["change_requests"] == ["CR-12"]

@@ -164,3 +164,14 @@ def test_two_racing_decisions_on_a_quorum_of_one_cannot_both_count(org, sue, roa
     version.refresh_from_db()
     assert version.status in {Status.APPROVED, Status.CHANGES_REQUESTED}
     assert roadmap.versions.filter(status=Status.DRAFT).count() == 1
+
+
+def test_a_field_missing_from_an_older_snapshot_is_no_change(org, roadmap, initiative):
+    from roadmap.diff import diff
+    from roadmap.selectors import snapshot_of
+
+    new = snapshot_of(roadmap)
+    old = {**new, "initiatives": [
+        {k: v for k, v in i.items() if k != "change_requests"} for i in new["initiatives"]
+    ]}  # fmt: skip
+    assert diff(old, new) == []
