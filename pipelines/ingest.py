@@ -18,8 +18,10 @@ import orjson
 import pydantic
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from pipelines.change_requests.services import cr_refresh_queue
 from pipelines.connectors.base import Connector, RawItem, connector_class
 from pipelines.models import CISource, RawEvent
+from pipelines.policies.evaluation import policies_evaluate_queue
 from pipelines.records import records_apply
 from pipelines.signals import records_stored
 from portal.models import Service
@@ -112,8 +114,12 @@ class ClaimedEvent:
     source: CISource | None = None
 
 
-def rawevents_process(*, ids: Sequence[int]) -> Counter:
-    """Normalise the pending events among ``ids``; return counts of records and outcomes."""
+def rawevents_process(*, ids: Sequence[int], evaluate_policies: bool = True) -> Counter:
+    """Normalise the pending events among ``ids``; return counts of records and outcomes.
+
+    Then (on commit) the lifecycle policies are evaluated for the services touched, unless
+    ``evaluate_policies`` is off: a sync processes batches this way and evaluates once at
+    its end."""
     counts: Counter = Counter()
     with transaction.atomic():
         events = _claim(ids)
@@ -155,6 +161,9 @@ def rawevents_process(*, ids: Sequence[int]) -> Counter:
         _mark_exceptions(events)
         if grouped:
             records_stored.send(sender=RawEvent)
+            cr_refresh_queue()  # change requests production now carries are delivered
+        if evaluate_policies and services:
+            policies_evaluate_queue(service_ids=[service.pk for service in services.values()])
     counts.update(event.status for event in events)
     return counts
 

@@ -9,8 +9,10 @@ from rest_framework.response import Response
 
 from pipelines import selectors, services
 from pipelines.api import ScopedRecordViewSet
+from pipelines.change_requests.services import cr_refresh_queue
 from pipelines.filtersets import DeploymentFilterSet, IncidentFilterSet
 from pipelines.models import Change, Deployment, Incident
+from pipelines.policies.evaluation import policies_evaluate_queue
 from portal.access import access_for, visible_services
 from portal.models import Service
 from portal.strict_fields import StrictBooleanField, StrictCharField
@@ -161,7 +163,10 @@ class DeploymentViewSet(PushViewSet):
 
     def push(self, data):
         environment = data.pop("environment")["name"]
-        return services.deployment_push(actor=self.request.user, environment=environment, **data)
+        pushed = services.deployment_push(actor=self.request.user, environment=environment, **data)
+        cr_refresh_queue()  # deliver the change requests production now carries
+        policies_evaluate_queue(service_ids=[pushed[0].service_id])
+        return pushed
 
 
 class IncidentViewSet(PushViewSet):

@@ -23,10 +23,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from pipelines.change_requests.services import cr_refresh_queue
 from pipelines.connectors.base import Repository, SourceOptions, connector_class
 from pipelines.connectors.http import ConnectorError, RateLimited, SourceHttp
 from pipelines.ingest import rawevents_process, rawevents_store_items
 from pipelines.models import CISource, SyncRun
+from pipelines.policies.evaluation import policies_evaluate_after_sync
 from portal.crypto import SecretError
 
 logger = logging.getLogger(__name__)
@@ -176,6 +178,9 @@ def _run(source: CISource, sync_run: SyncRun, full: bool, on_progress) -> SyncRu
         outcome = SyncRun.Status.FAILED if failed == len(repositories) else SyncRun.Status.PARTIAL
         message = f"{failed} of {len(repositories)} repositories failed"
     _finish(source, sync_run, state, repository_errors, outcome, message, resume_at, progress)
+    if outcome in (SyncRun.Status.SUCCESS, SyncRun.Status.PARTIAL):
+        policies_evaluate_after_sync(source=source)  # once per sync, not per batch
+        cr_refresh_queue()  # deliver the change requests production now carries
     return sync_run
 
 
@@ -223,7 +228,7 @@ def _store_batch(source, batch, progress: Progress) -> None:
     new_ids = rawevents_store_items(source=source, items=batch)
     progress.items_fetched += len(batch)
     progress.items_new += len(new_ids)
-    for name, count in rawevents_process(ids=new_ids).items():
+    for name, count in rawevents_process(ids=new_ids, evaluate_policies=False).items():
         progress.records[name] = progress.records.get(name, 0) + count
 
 

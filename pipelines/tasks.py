@@ -6,10 +6,13 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from pipelines.change_requests.services import cr_refresh_delivery, cr_refresh_taken
 from pipelines.ingest import rawevents_process
 from pipelines.models import CISource, RawEvent
+from pipelines.policies.evaluation import policies_evaluate
 from pipelines.services import sync_source_queue
 from pipelines.sync import TransientSyncError, source_sync
+from portal.models import Service
 
 WEBHOOK_SWEEP_AFTER_SECONDS = 120
 
@@ -67,3 +70,20 @@ def sweep_pending_rawevents_task() -> int:
     for start in range(0, len(ids), 500):
         rawevents_process_task.delay(ids[start : start + 500])
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def policies_evaluate_task(service_ids: list[int] | None = None) -> dict[str, int]:
+    """Evaluate the lifecycle policies' rules for these services (all when None): queued after
+    syncs and webhook deliveries, and run by beat every 15 minutes. Idempotent (an upsert)."""
+    services = None if service_ids is None else Service.objects.filter(pk__in=service_ids)
+    return dict(policies_evaluate(services=services))
+
+
+@shared_task(acks_late=True)
+def change_requests_refresh_task() -> int:
+    """Deliver the accepted change requests a production deployment now carries: queued after
+    syncs, webhook batches and pushed deployments, and run by beat every 15 minutes.
+    Idempotent (a conditional UPDATE per request)."""
+    cr_refresh_taken()
+    return len(cr_refresh_delivery())

@@ -28,6 +28,22 @@ def navigation(request) -> dict:
             [reverse("roadmap"), "/deliverables/"],
         ),
         (
+            "Templates",
+            reverse("pipeline_template_list"),
+            [reverse("pipeline_template_list"), reverse("template_conformance")],
+        ),
+        (
+            "Change requests",
+            reverse("change_request_list"),
+            [reverse("change_request_list")],
+        ),
+        ("Environments", reverse("promotion_overview"), [reverse("promotion_overview")]),
+        (
+            "Policies",
+            reverse("policy_list"),
+            ["/pipelines/policies/", "/pipelines/compliance/", "/pipelines/waivers/"],
+        ),
+        (
             "Delivery",
             reverse("deployment_list"),
             [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")],

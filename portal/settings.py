@@ -272,6 +272,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 280},
     },
+    # Lifecycle policies are also evaluated after each sync and webhook batch; this catches
+    # sliding windows, waiver expiry and anything a broker outage dropped (docs/policies.md).
+    "evaluate-policies": {
+        "task": "pipelines.tasks.policies_evaluate_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
+    # Change requests are also refreshed after each sync, webhook batch and pushed deployment;
+    # this catches anything a broker outage dropped (docs/change-requests.md).
+    "refresh-change-requests": {
+        "task": "pipelines.tasks.change_requests_refresh_task",
+        "schedule": 900.0,
+        "options": {"expires": 840},
+    },
     # Hourly: each subscriber's digest goes out on the first run of their day (UTC), once.
     "send-status-digests": {
         "task": "reporting.tasks.send_status_digests",

@@ -12,6 +12,13 @@ from maturity import model_views as maturity_model_views
 from maturity import views as maturity_views
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
+from pipelines.change_requests import api as change_request_api
+from pipelines.policies import api as policy_api
+from pipelines.policies import compliance_api
+from pipelines.promotion import api as promotion_api
+from pipelines.promotion import views as promotion_views
+from pipelines.templates import api as template_api
+from pipelines.templates import conformance_api as template_conformance_api
 from poc import api as poc_api
 from poc import radar_api, radar_views
 from poc import views as poc_views
@@ -37,7 +44,26 @@ api_router.register("runs", pipelines_api.PipelineRunViewSet, basename="pipeline
 api_router.register("jobs", pipelines_api.JobRunViewSet, basename="jobrun")
 api_router.register("deployments", push_api.DeploymentViewSet, basename="deployment")
 api_router.register("changes", pipelines_api.ChangeViewSet, basename="change")
+api_router.register(
+    "pipeline-templates", template_api.PipelineTemplateViewSet, basename="pipelinetemplate"
+)
+api_router.register(
+    "template-assignments",
+    template_conformance_api.TemplateAssignmentViewSet,
+    basename="templateassignment",
+)
+api_router.register(
+    "template-conformance",
+    template_conformance_api.TemplateConformanceViewSet,
+    basename="templateconformance",
+)
 api_router.register("incidents", push_api.IncidentViewSet, basename="incident")
+api_router.register("policies", policy_api.PolicyViewSet, basename="policy")
+api_router.register("policy-rules", policy_api.RuleViewSet, basename="policyrule")
+api_router.register("waivers", policy_api.WaiverViewSet, basename="waiver")
+api_router.register(
+    "change-requests", change_request_api.ChangeRequestViewSet, basename="changerequest"
+)
 api_router.register("maturity-models", maturity_api.MaturityModelViewSet, basename="maturitymodel")
 api_router.register("assessments", maturity_api.AssessmentViewSet, basename="assessment")
 api_router.register("skills", training_api.SkillViewSet, basename="skill")
@@ -71,8 +97,17 @@ urlpatterns = [
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
     path("services/", views.service_list, name="service_list"),
     path("services/<slug:slug>/", views.service_detail, name="service_detail"),
+    path(
+        "services/<slug:slug>/promotion/",
+        promotion_views.service_promotion,
+        name="service_promotion",
+    ),
     path("accounts/", include(account_patterns)),
     path("", include("pipelines.urls")),
+    path("pipelines/", include("pipelines.templates.urls")),
+    path("pipelines/", include("pipelines.policies.urls")),
+    path("pipelines/change-requests/", include("pipelines.change_requests.urls")),
+    path("pipelines/promotion/", promotion_views.promotion_overview, name="promotion_overview"),
     path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
     path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
     path("metrics/pipelines/", reporting_views.pipeline_health, name="pipeline_health"),
@@ -159,6 +194,12 @@ urlpatterns = [
         reporting_api.PipelineHealthView.as_view(),
         name="metrics_pipeline_health",
     ),
+    path(
+        "api/v1/services/<slug:slug>/promotion/",
+        promotion_api.ServicePromotionView.as_view(),
+        name="service_promotion_api",
+    ),
+    path("api/v1/compliance/", compliance_api.ComplianceView.as_view(), name="compliance"),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
