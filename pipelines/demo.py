@@ -21,7 +21,7 @@ from itertools import count
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines import services
+from pipelines import demo_process, services
 from pipelines.demo_story import (
     SOURCES,
     WEB,
@@ -46,8 +46,14 @@ class Repo:
         return template.format(repo=self.name, slug=self.service.slug, **values)
 
 
-@transaction.atomic
 def load() -> None:
+    """The year of history, then the designed process read against it (demo_process.py)."""
+    history_load()
+    demo_process.load()
+
+
+@transaction.atomic
+def history_load() -> None:
     """Create the demo sources and a year of history, unless the demo sources already exist."""
     if CISource.objects.filter(slug__in=[source[0] for source in SOURCES]).exists():
         return
