@@ -104,17 +104,29 @@ WAIVERS = [
 ]  # fmt: skip
 
 # team, requester, title, value, urgency, description
+# team, requester, title, value, urgency, days ago it was delivered, days it waited after acceptance
 DELIVERED = [
-    ("Payments", "Nordic Outfitters", "Apple Pay for EU cards", "high", "high", "Customers in the EU checkout with Apple Pay; cards issued in the EEA need SCA."),
-    ("Payments", "Finance", "Refunds show in the ledger the same day", "medium", "normal", ""),
-    ("Checkout", "Marketing", "Free shipping threshold per country", "high", "normal", ""),
-    ("Checkout", "Customer care", "Keep the basket after signing in", "medium", "normal", ""),
-    ("Checkout", "Marketing", "Promotion codes in the URL", "medium", "low", ""),
-    ("Platform", "Security office", "SSO for the admin console", "high", "high", ""),
-    ("Data", "Finance", "Daily revenue by channel", "medium", "normal", ""),
+    ("Payments", "Nordic Outfitters", "Apple Pay for EU cards", "high", "high", 3, 9),
+    ("Payments", "Finance", "Refunds show in the ledger the same day", "medium", "normal", 40, 6),
+    ("Payments", "Marketplace sellers", "Split payments for marketplace orders", "high", "normal", 100, 8),
+    ("Payments", "Risk", "3-D Secure 2 for UK cards", "high", "critical", 160, 7),
+    ("Payments", "Marketplace sellers", "Payouts report for sellers", "medium", "normal", 220, 10),
+    # Checkout: weeks before the standard pipeline (182 days ago), days after it.
+    ("Checkout", "Marketing", "Free shipping threshold per country", "high", "normal", 300, 38),
+    ("Checkout", "Customer care", "Keep the basket after signing in", "medium", "normal", 240, 30),
+    ("Checkout", "Customer care", "Guest checkout without an account", "high", "high", 200, 26),
+    ("Checkout", "Customer care", "Address autocomplete", "medium", "normal", 100, 5),
+    ("Checkout", "Marketing", "Promotion codes in the URL", "medium", "low", 60, 4),
+    ("Checkout", "Logistics", "Delivery slots at checkout", "high", "normal", 20, 3),
+    ("Catalog", "Merchandising", "Size guide on product pages", "medium", "normal", 150, 21),
+    ("Catalog", "Merchandising", "Search suggestions for brands", "medium", "low", 50, 18),
+    ("Mobile", "Customer care", "Wish list shared between app and web", "medium", "normal", 95, 48),
+    ("Platform", "Security office", "SSO for the admin console", "high", "high", 120, 12),
+    ("Platform", "Internal audit", "Audit log export for auditors", "medium", "normal", 45, 9),
+    ("Data", "Finance", "Daily revenue by channel", "medium", "normal", 70, 15),
+    ("Data", "Suppliers", "Stock levels feed for suppliers", "medium", "normal", 25, 11),
 ]  # fmt: skip
-# for each delivered request, in order: days ago it was delivered, days it waited after acceptance
-DELIVERY_DAYS = [(3, 9), (40, 6), (300, 38), (240, 30), (60, 4), (120, 12), (70, 15)]
+APPLE_PAY = "Customers in the EU pay with Apple Pay; cards issued in the EEA need strong customer authentication."
 # team, requester, title, value, urgency, (raised by, state), comment
 OPEN = [
     ("Checkout", "Marketing", "Gift cards at checkout", "high", "normal", ("mo", "in_progress"), "Accepted for this quarter."),
@@ -196,15 +208,15 @@ def _waivers(users, rules, services, today: date) -> None:
 def _change_requests(users, today: date) -> None:
     lee, now = users["lee"], timezone.now()
     teams = {t.name: t for t in Team.objects.all()}
-    for (team, requester, title, value, urgency, description), (days_ago, waited) in zip(
-        DELIVERED, DELIVERY_DAYS, strict=True
-    ):
-        deployment = _production_deployment(teams[team], now - days_ago * DAY)
+    used: list[int] = []  # each request keyed in its own deployment's change
+    for team, requester, title, value, urgency, days_ago, waited in DELIVERED:
+        deployment = _production_deployment(teams[team], now - days_ago * DAY, used)
         if deployment is None:
             continue
+        used.append(deployment.pk)
         request = requests.cr_create(
-            actor=lee, team=teams[team], title=title, requester=requester,
-            value=value, urgency=urgency, description=description,
+            actor=lee, team=teams[team], title=title, requester=requester, value=value,
+            urgency=urgency, description=APPLE_PAY if title == DELIVERED[0][2] else "",
         )  # fmt: skip
         requests.cr_triage(actor=lee, request=request, decision="accept")
         accepted_at = deployment.finished_at - waited * DAY
@@ -238,11 +250,12 @@ def _change_requests(users, today: date) -> None:
         )
 
 
-def _production_deployment(team: Team, around) -> Deployment | None:
+def _production_deployment(team: Team, around, used: list[int]) -> Deployment | None:
     """The team's successful production deployment bringing changes, finished nearest before
-    ``around``."""
+    ``around`` (and not among ``used``)."""
     return (
-        Deployment.objects.filter(
+        Deployment.objects.exclude(pk__in=used)
+        .filter(
             service__team=team,
             environment__name="production",
             status="success",

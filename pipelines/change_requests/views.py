@@ -42,7 +42,10 @@ def change_request_list(request):
     access = access_for(request.user)
     filterset, rows = selectors.change_request_list(user=request.user, filters=request.GET)
     which = request.POST.get("form") if request.method == "POST" else None
-    intake = IntakeForm(request.POST if which == "intake" else None, user=request.user)
+    # Its own ids: the filters above have a Team, a Value and an Urgency too (id_team, ...).
+    intake = IntakeForm(
+        request.POST if which == "intake" else None, user=request.user, auto_id="intake-%s"
+    )
     if which == "intake" and intake.is_valid():
         try:
             created = services.cr_create(actor=request.user, **intake.cleaned_data)

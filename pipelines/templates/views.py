@@ -111,7 +111,10 @@ def conformance_page(request):
     is_lead = access_for(request.user).is_lead
     lead_post = _lead_post(request)
     which = request.POST.get("form") if lead_post else None
-    form = AssignForm(request.POST if which == "assign" else None, services=visible)
+    # Its own ids: the filters above have a Service and a Template too (id_service, ...).
+    form = AssignForm(
+        request.POST if which == "assign" else None, services=visible, auto_id="assign-%s"
+    )
     if form.is_bound and form.is_valid():
         try:
             services.service_assign(actor=request.user, **form.cleaned_data)
