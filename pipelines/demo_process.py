@@ -30,7 +30,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipelines.change_requests import services as requests
-from pipelines.models import ChangeRequest, Deployment, PipelineTemplate, ServiceTemplate, Waiver
+from pipelines.models import (
+    ChangeRequest,
+    Deployment,
+    PipelineTemplate,
+    Policy,
+    ServiceTemplate,
+    Waiver,
+)
 from pipelines.policies import services as policies
 from pipelines.policies.evaluation import policies_evaluate
 from pipelines.templates import services as templates
@@ -52,13 +59,13 @@ STAGING = {"name": "Deploy to staging", "kind": "deploy", "environment": "stagin
 PRODUCTION = {"name": "Deploy to production", "kind": "deploy", "environment": "production"}
 APPROVAL = {"name": "Release sign-off", "kind": "manual_approval", "match": "*approv*|*sign-off*"}
 
-# slug: (name, description, versions [(stages, note)], services, days since assigned)
+# slug: (name, description, versions [(stages, note, days ago saved)], {service: days since assigned})
 TEMPLATES = {
     "standard-pipeline": (
         "Standard pipeline",
         "Platform's pipeline for services deployed on every merge: tests, a security scan, staging, production.",
-        [([BUILD, UNIT, INTEGRATION, STAGING, PRODUCTION], "First version."),
-         ([BUILD, UNIT, INTEGRATION, SCAN, STAGING, PRODUCTION], "Security scan before any deploy (policy: Secure delivery).")],
+        [([BUILD, UNIT, INTEGRATION, STAGING, PRODUCTION], "First version.", 340),
+         ([BUILD, UNIT, INTEGRATION, SCAN, STAGING, PRODUCTION], "Security scan before any deploy (policy: Secure delivery).", 200)],
         {"payments-api": 300, "ledger": 300, "fraud-scoring": 300, "ci-runners": 320, "observability": 320,
          "identity": 320, "api-gateway": 320, "checkout-web": 182, "cart-api": 182, "pricing": 182,
          "promotions": 182, "catalog-api": 30, "search-indexer": 30},
@@ -66,13 +73,13 @@ TEMPLATES = {
     "mobile-release-train": (
         "Mobile release train",
         "The apps' fortnightly train: beta builds to staging, a release sign-off, then the stores.",
-        [([BUILD, UNIT, STAGING, APPROVAL, PRODUCTION], "First version.")],
+        [([BUILD, UNIT, STAGING, APPROVAL, PRODUCTION], "First version.", 75)],
         {"ios-app": 60, "android-app": 60, "mobile-bff": 60},
     ),
     "data-pipeline": (
         "Data pipeline",
         "Batch jobs and warehouse models: tested against a sample of yesterday's events, then deployed.",
-        [([BUILD, UNIT, INTEGRATION, PRODUCTION], "First version.")],
+        [([BUILD, UNIT, INTEGRATION, PRODUCTION], "First version.", 160)],
         {"events-pipeline": 150, "reporting-warehouse": 150},
     ),
 }  # fmt: skip
@@ -158,14 +165,19 @@ def load() -> None:
 def _templates(lee, services: dict[str, Service]) -> None:
     platform = Team.objects.get(name="Platform")
     now = timezone.now()
-    for slug, (name, description, versions, assigned, *_) in TEMPLATES.items():
-        (first, note), later = versions[0], versions[1:]
+    for slug, (name, description, versions, assigned) in TEMPLATES.items():
+        (first, note, _), later = versions[0], versions[1:]
         template = templates.template_create(
             actor=lee, name=name, slug=slug, description=description,
             owner_team=platform, stages=first, note=note,
         )  # fmt: skip
-        for stages, note in later:
+        for stages, note, _ in later:
             templates.template_new_version(actor=lee, template=template, stages=stages, note=note)
+        for number, (*_, days_ago) in enumerate(versions, start=1):
+            template.versions.filter(number=number).update(created_at=now - days_ago * DAY)
+        PipelineTemplate.objects.filter(pk=template.pk).update(
+            created_at=now - versions[0][2] * DAY
+        )
         for service_slug, days in assigned.items():
             if service_slug in services:
                 assignment = templates.service_assign(
@@ -177,12 +189,15 @@ def _templates(lee, services: dict[str, Service]) -> None:
 
 
 def _policies(lee) -> dict:
-    rules = {}
+    rules, now = {}, timezone.now()
     for name, text, rule_specs in POLICIES:
         first_text = KEEP_MAIN_GREEN_V1 if name == "Keep main green" else text
         policy = policies.policy_create(actor=lee, name=name, text=first_text, rules=rule_specs)
-        if first_text != text:
+        Policy.objects.filter(pk=policy.pk).update(created_at=now - 300 * DAY)
+        policy.versions.update(created_at=now - 300 * DAY)
+        if first_text != text:  # tightened from two days to one, four months ago
             policies.policy_update_text(actor=lee, policy=policy, text=text)
+            policy.versions.filter(number=2).update(created_at=now - 120 * DAY)
         rules.update({rule.key: rule for rule in policy.rules.all()})
     return rules
 
