@@ -11,60 +11,46 @@ def navigation(request) -> dict:
     if not request.user.is_authenticated:
         return {}
     access = access_for(request.user)
-    # (label, url, the paths that belong to the area)
+    # (section heading, label, url, the paths that belong to the area); the sections follow
+    # the lead's week: see how delivery goes, design the process, improve the organisation.
     areas = [
-        ("Home", reverse("home"), [reverse("home")]),
-        ("Teams", reverse("team_list"), [reverse("team_list")]),
-        ("Services", reverse("service_list"), [reverse("service_list")]),
-        ("Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
-        ("Status", reverse("status_reports"), [reverse("status_reports")]),
-        ("Maturity", reverse("maturity_home"), [reverse("maturity_home")]),
-        ("Training", reverse("training_plans"), [reverse("training_plans")]),
-        ("POCs", reverse("poc_list"), [reverse("poc_list")]),
-        ("Radar", reverse("radar"), [reverse("radar")]),
-        (
-            "Roadmap",
-            reverse("roadmap"),
-            [reverse("roadmap"), "/deliverables/"],
-        ),
-        (
-            "Templates",
-            reverse("pipeline_template_list"),
-            [reverse("pipeline_template_list"), reverse("template_conformance")],
-        ),
-        (
-            "Change requests",
-            reverse("change_request_list"),
-            [reverse("change_request_list")],
-        ),
-        ("Environments", reverse("promotion_overview"), [reverse("promotion_overview")]),
-        (
-            "Policies",
-            reverse("policy_list"),
-            ["/pipelines/policies/", "/pipelines/compliance/", "/pipelines/waivers/"],
-        ),
-        (
-            "Delivery",
-            reverse("deployment_list"),
-            [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")],
-        ),
-    ]
+        ("", "Home", reverse("home"), [reverse("home")]),
+        ("", "Teams", reverse("team_list"), [reverse("team_list")]),
+        ("", "Services", reverse("service_list"), [reverse("service_list")]),
+        ("Measure", "Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
+        ("Measure", "Status", reverse("status_reports"), [reverse("status_reports")]),
+        ("Measure", "Delivery", reverse("deployment_list"),
+         [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")]),
+        ("Measure", "Environments", reverse("promotion_overview"), [reverse("promotion_overview")]),
+        ("Design", "Templates", reverse("pipeline_template_list"),
+         [reverse("pipeline_template_list"), reverse("template_conformance")]),
+        ("Design", "Policies", reverse("policy_list"),
+         ["/pipelines/policies/", "/pipelines/compliance/", "/pipelines/waivers/"]),
+        ("Design", "Change requests", reverse("change_request_list"),
+         [reverse("change_request_list")]),
+        ("Improve", "Roadmap", reverse("roadmap"), [reverse("roadmap"), "/deliverables/"]),
+        ("Improve", "Maturity", reverse("maturity_home"), [reverse("maturity_home")]),
+        ("Improve", "Training", reverse("training_plans"), [reverse("training_plans")]),
+        ("Improve", "POCs", reverse("poc_list"), [reverse("poc_list")]),
+        ("Improve", "Radar", reverse("radar"), [reverse("radar")]),
+    ]  # fmt: skip
     if access.is_lead:
-        areas.append(("Sources", reverse("source_list"), [reverse("source_list")]))
-    areas.append(("API", reverse("api_docs"), [reverse("api_docs")]))
+        areas.append(("Set up", "Sources", reverse("source_list"), [reverse("source_list")]))
+    areas.append(("Set up", "API", reverse("api_docs"), [reverse("api_docs")]))
     if access.is_admin or request.user.is_staff:
-        areas.append(("Admin", reverse("admin:index"), [reverse("admin:index")]))
+        areas.append(("Set up", "Admin", reverse("admin:index"), [reverse("admin:index")]))
     home = reverse("home")
     return {
         "nav_areas": [
             {
+                "section": section,
                 "label": label,
                 "url": url,
                 "active": any(
                     request.path == p if p == home else request.path.startswith(p) for p in prefixes
                 ),
             }
-            for label, url, prefixes in areas
+            for section, label, url, prefixes in areas
         ],
         "user_access": access,
     }
