@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from pipelines.change_requests import services as requests
 from pipelines.models import (
+    Change,
     ChangeRequest,
     Deployment,
     PipelineTemplate,
@@ -44,6 +45,7 @@ from pipelines.templates import services as templates
 from portal.models import Service, Team
 
 DAY = timedelta(days=1)
+Link = Deployment.changes.through
 HISTORY_DAYS = 30  # the compliance trend the pages show by default: a verdict a day
 
 BUILD = {"name": "Build", "kind": "build"}
@@ -224,6 +226,8 @@ def _change_requests(users, today: date) -> None:
     lee, now = users["lee"], timezone.now()
     teams = {t.name: t for t in Team.objects.all()}
     used: list[int] = []  # each request keyed in its own deployment's change
+    keyed: list[Change] = []
+    links: list = []
     for team, requester, title, value, urgency, days_ago, waited in DELIVERED:
         deployment = _production_deployment(teams[team], now - days_ago * DAY, used)
         if deployment is None:
@@ -240,12 +244,14 @@ def _change_requests(users, today: date) -> None:
         )
         change = deployment.changes.order_by("committed_at").last()
         change.title = f"{request.key}: {title}"
-        change.save(update_fields=["title"])
+        keyed.append(change)
         # The history links changes to production deployments only; the run that took this
         # one to production deployed it to staging first.
         staged = Deployment.objects.filter(run_id=deployment.run_id, environment__name="staging")
-        for staging in staged if deployment.run_id else ():
-            staging.changes.add(change)
+        links += [Link(deployment=staging, change=change) for staging in staged]
+    # One statement each: every write to these tables fires the rollups' statement triggers.
+    Change.objects.bulk_update(keyed, ["title"])
+    Link.objects.bulk_create(links, ignore_conflicts=True)
     requests.cr_refresh_delivery()
 
     for team, requester, title, value, urgency, (raiser, state), comment in OPEN:
