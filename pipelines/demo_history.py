@@ -36,7 +36,16 @@ from pipelines.demo_story import (
     VERBS,
     Profile,
 )
-from pipelines.models import Change, CISource, Deployment, Incident, JobRun, PipelineRun
+from pipelines.models import (
+    Change,
+    CISource,
+    Deployment,
+    Incident,
+    IncidentStatus,
+    JobRun,
+    PipelineRun,
+    Severity,
+)
 from portal.models import Environment
 
 
@@ -170,7 +179,10 @@ class History:
             source=repo.source, service=repo.service, external_id=f"{repo.name}#{number}",
             title=title or f"{self.rng.choice(INCIDENTS)}: {repo.service.name}",
             opened_at=opened, resolved_at=resolved, deployment=deployment,
-            url=repo.link("issue", n=number),
+            url=repo.link("issue", n=number), status=IncidentStatus.RESOLVED,
+            # No new random draws here: they would move every later record of the year.
+            severity=Severity.SEV1 if spring else Severity.SEV2,
+            acknowledged_at=opened + recovery / 20,
         )  # fmt: skip
         self.incidents.append(incident)
 

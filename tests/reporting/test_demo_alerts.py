@@ -15,7 +15,7 @@ from reporting.models import Alert, AlertRule
 
 def test_the_demo_rules_flag_mobile(db, django_capture_on_commit_callbacks):
     portal_demo.load()
-    pipelines_demo.load()
+    pipelines_demo.history_load()
 
     with django_capture_on_commit_callbacks(execute=True):
         reporting_demo.load()
