@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from pipelines.connectors.base import RunStatus
 from portal import crypto
-from portal.models import Environment, Service
+from portal.models import Environment, Service, Team
 
 STATUS_CHOICES = [(status.value, status.value.title()) for status in RunStatus]
 
@@ -20,6 +21,12 @@ class CISource(models.Model):
         GITLAB = "gitlab", "GitLab CI"
         JENKINS = "jenkins", "Jenkins"
         PUSH = "push", "Push API"  # the built-in source of records pushed through the API
+        # Monitoring and paging tools (issue 9): they bring incidents, not runs.
+        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        OPSGENIE = "opsgenie", "Opsgenie"
+        PROMETHEUS = "prometheus", "Prometheus (SLO queries)"
+        PORTAL = "portal", "Opened in the portal"  # the built-in source of hand-opened incidents
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     name = models.CharField(max_length=100)
@@ -35,6 +42,13 @@ class CISource(models.Model):
     )
     deployment_pattern = models.CharField(max_length=200, default=r"(?i)deploy", blank=True)
     incident_label = models.CharField(max_length=100, default="incident")
+    # Monitoring sources: the alert label naming the service, and the least severity kept.
+    service_label = models.CharField(max_length=100, default="service", blank=True)
+    min_severity = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="ignore alerts less severe than this portal severity (sev1..sev4); blank: none",
+    )
     backfill_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
     is_active = models.BooleanField(default=True)
 
@@ -274,6 +288,23 @@ class Change(models.Model):
         return f"{self.sha[:10]} {self.title}"
 
 
+class Severity(models.TextChoices):
+    """Portal severities; tools' own (Alertmanager labels, PagerDuty urgency and priority,
+    Opsgenie priority) are mapped onto these by each connector."""
+
+    SEV1 = "sev1", "SEV1 (critical)"
+    SEV2 = "sev2", "SEV2 (major)"
+    SEV3 = "sev3", "SEV3 (minor)"
+    SEV4 = "sev4", "SEV4 (low)"
+
+
+class IncidentStatus(models.TextChoices):
+    TRIGGERED = "triggered", "Triggered"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    MITIGATED = "mitigated", "Mitigated"
+    RESOLVED = "resolved", "Resolved"
+
+
 class Incident(models.Model):
     source = models.ForeignKey(CISource, on_delete=models.CASCADE, related_name="+")
     external_id = models.CharField(max_length=300)
@@ -291,6 +322,23 @@ class Incident(models.Model):
     )
     url = models.URLField(max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Production support (issue 9, models/incidents.py): triage, state and its moments.
+    severity = models.CharField(
+        max_length=10, choices=Severity.choices, blank=True, help_text="blank: not triaged yet"
+    )
+    status = models.CharField(
+        max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.TRIGGERED
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    owner_team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.TextField(blank=True, help_text="what the tool said (annotations, body)")
+    labels = models.JSONField(default=dict, blank=True, help_text="the alert's labels, as sent")
 
     class Meta:
         ordering = ["-opened_at", "-id"]
