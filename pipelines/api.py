@@ -113,7 +113,7 @@ class CISourceViewSet(viewsets.ModelViewSet):
     ordering = ["name"]
 
     def get_queryset(self):
-        return CISource.objects.exclude(kind=CISource.Kind.PUSH)
+        return CISource.objects.exclude(kind__in=CISource.BUILT_IN_KINDS)
 
     def perform_create(self, serializer):
         serializer.instance = services.source_create(

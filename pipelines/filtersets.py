@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from pipelines.models import Change, Deployment, Incident, JobRun, PipelineRun
+from pipelines.models import Change, Deployment, JobRun, PipelineRun
 from portal.access import visible_services, visible_teams
 from portal.filtersets import StrictBooleanFilter, UtcDateTimeFilter
 from portal.models import Environment, Service
@@ -96,17 +96,3 @@ class ChangeFilterSet(ScopedFilterSet):
     class Meta:
         model = Change
         fields = ["service", "team", "since", "until"]
-
-
-class IncidentFilterSet(ScopedFilterSet):
-    open = StrictBooleanFilter(
-        label="Open",
-        field_name="resolved_at",
-        lookup_expr="isnull",
-        help_text="true: not resolved yet.",
-    )
-    since, until = _time_range("opened_at")
-
-    class Meta:
-        model = Incident
-        fields = ["service", "team", "open", "since", "until"]

@@ -19,7 +19,13 @@ import pydantic
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from pipelines.change_requests.services import cr_refresh_queue
-from pipelines.connectors.base import Connector, RawItem, connector_class
+from pipelines.connectors.base import (
+    Connector,
+    RawItem,
+    Repository,
+    SourceOptions,
+    connector_class,
+)
 from pipelines.models import CISource, RawEvent
 from pipelines.policies.evaluation import policies_evaluate_queue
 from pipelines.records import records_apply
@@ -127,9 +133,9 @@ def rawevents_process(*, ids: Sequence[int], evaluate_policies: bool = True) -> 
             return counts
         # Sources once per batch, not joined per event (their JSON state would be decoded again
         # for every row).
-        sources = CISource.objects.only("id", "kind", "repositories", "slug").in_bulk(
-            {event.source_id for event in events}
-        )
+        sources = CISource.objects.only(
+            "id", "kind", "name", "repositories", "slug", "service_label", "min_severity"
+        ).in_bulk({event.source_id for event in events})
         for event in events:
             event.source = sources[event.source_id]
         grouped: dict[tuple[int, str], list] = defaultdict(list)
@@ -143,8 +149,8 @@ def rawevents_process(*, ids: Sequence[int], evaluate_policies: bool = True) -> 
             if not produced:
                 event.status = RawEvent.Status.IGNORED
                 event.error = (
-                    "nothing to record: an event kind we do not use, or a repository "
-                    "this source does not map to a service"
+                    "nothing to record: an event kind we do not use, a repository "
+                    "this source does not map to a service, or an alert naming no service"
                 )
                 continue
             event.status, event.error = RawEvent.Status.PROCESSED, ""
@@ -218,24 +224,41 @@ def _mark_exceptions(events: list[ClaimedEvent]) -> None:
 
 
 def _normalise(event: ClaimedEvent) -> list[tuple[str, list]]:
-    """(service slug, records) for each item the event carries, for mapped repositories."""
+    """(service slug, records) for each item the event carries, for mapped repositories.
+
+    Monitoring tools name the service in each alert (``Connector.route``); a name the
+    repositories list does not map is then taken as the service's slug."""
     connector: type[Connector] = connector_class(event.source.kind)
     if event.origin == RawEvent.Origin.POLL:
         items = [RawItem(event.kind, event.repository, event.payload, event.context)]
     else:
         items = connector.webhook_items(event.kind, event.payload)
+    items = connector.route(items, _options(event.source))
     produced = []
     for item in items:
         slug = service_slug_for(event.source, item.repository)
+        if slug is None and connector.names_services and item.repository:
+            slug = item.repository
         if slug is not None:
             produced.append((slug, connector.normalise(item)))
     return produced
 
 
+def _options(source: CISource) -> SourceOptions:
+    """What ``Connector.route`` needs of the source (the fields ``rawevents_process`` loads)."""
+    return SourceOptions(
+        service_label=source.service_label or "service",
+        repositories=tuple(
+            Repository(name=str(r.get("name", "")), service=str(r.get("service", "")))
+            for r in source.repositories
+        ),
+    )
+
+
 def _apply_group(source, service, slug, records, counts: Counter) -> str:
     """Apply one service's records in a savepoint; return an error text if it failed."""
     if service is None:
-        return f"service {slug!r} (mapped in the source's repositories) does not exist"
+        return f"service {slug!r} (named by the source's mapping or the alert) does not exist"
     try:
         with transaction.atomic():
             counts.update(records_apply(source=source, service=service, records=records))

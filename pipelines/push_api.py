@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from pipelines import selectors, services
 from pipelines.api import ScopedRecordViewSet
 from pipelines.change_requests.services import cr_refresh_queue
-from pipelines.filtersets import DeploymentFilterSet, IncidentFilterSet
+from pipelines.filtersets import DeploymentFilterSet
 from pipelines.models import Change, Deployment, Incident
 from pipelines.policies.evaluation import policies_evaluate_queue
 from portal.access import access_for, visible_services
@@ -167,15 +167,3 @@ class DeploymentViewSet(PushViewSet):
         cr_refresh_queue()  # deliver the change requests production now carries
         policies_evaluate_queue(service_ids=[pushed[0].service_id])
         return pushed
-
-
-class IncidentViewSet(PushViewSet):
-    model = Incident
-    related = ("service", "deployment", "source")
-    serializer_class = IncidentSerializer
-    filterset_class = IncidentFilterSet
-    ordering_fields = ["opened_at", "resolved_at"]
-    ordering = ["-opened_at"]
-
-    def push(self, data):
-        return services.incident_push(actor=self.request.user, **data)

@@ -11,6 +11,7 @@ connectors (the push API writes through it too). Rules:
    beats the squash commit's own time, whichever arrives first.
 4. Links (job -> run, deployment -> run, deployment -> changes, incident -> deployment) are made
    by external id in the same transaction, whatever order the records arrived in.
+5. Incidents keep their timeline and only move forward (``pipelines.incident_records``).
 
 Callers hold the transaction.
 """
@@ -36,7 +37,8 @@ from pipelines.connectors.base import (
     RunRecord,
     RunStatus,
 )
-from pipelines.models import Change, CISource, Deployment, Incident, JobRun, PipelineRun
+from pipelines.incident_records import incidents_apply
+from pipelines.models import Change, CISource, Deployment, JobRun, PipelineRun
 from portal import services as core_services
 from portal.models import Environment, Service
 
@@ -289,34 +291,9 @@ def _merge_change(old: ChangeRecord | None, new: ChangeRecord) -> ChangeRecord:
 
 
 def _apply_incidents(source, service, records: list[IncidentRecord]) -> int:
-    if not records:
-        return 0
-    deployment_ids = dict(
-        Deployment.objects.filter(
-            source=source,
-            service=service,
-            external_id__in=[r.deployment_external_id for r in records if r.deployment_external_id],
-        ).values_list("external_id", "id")
-    )
-    latest = {r.external_id: r for r in records}
-    _upsert(
-        Incident,
-        [
-            {
-                "source_id": source.pk,
-                "service_id": service.pk,
-                "external_id": r.external_id,
-                "title": r.title[:500],
-                "opened_at": r.opened_at,
-                "resolved_at": r.resolved_at,
-                "url": r.url,
-                "deployment_id": deployment_ids.get(r.deployment_external_id),
-            }
-            for r in latest.values()
-        ],
-        ["source_id", "service_id", "external_id"],
-    )
-    return len(latest)
+    """Incidents have their own rules (moments that only move forward, timelines, the
+    minimum severity): ``pipelines.incident_records``."""
+    return incidents_apply(source=source, service=service, records=records)
 
 
 # Table names come from model metadata and values are parameters: no injection surface.

@@ -29,7 +29,7 @@ def deployment_for_incident(*, service: Service, external_id: str) -> Deployment
 
 
 def source_list() -> QuerySet[CISource]:
-    return CISource.objects.exclude(kind=CISource.Kind.PUSH).order_by("name")
+    return CISource.objects.exclude(kind__in=CISource.BUILT_IN_KINDS).order_by("name")
 
 
 def sync_runs_of(*, source: CISource, limit: int = 10) -> list[SyncRun]:

@@ -11,14 +11,18 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from pipelines.connectors.base import ChangeRecord, DeploymentRecord, RunStatus
-from pipelines.models import CISource, Deployment, Incident, SyncRun
+from pipelines.models import CISource, Deployment, Incident, Severity, SyncRun
 from pipelines.records import records_apply
 from pipelines.signals import records_stored
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError
 from portal.models import Service
 
-DEFAULT_BASE_URLS = {CISource.Kind.GITHUB: "https://api.github.com/"}
+DEFAULT_BASE_URLS = {
+    CISource.Kind.GITHUB: "https://api.github.com/",
+    CISource.Kind.PAGERDUTY: "https://api.pagerduty.com/",
+    CISource.Kind.OPSGENIE: "https://api.opsgenie.com/",  # EU accounts: api.eu.opsgenie.com
+}
 SOURCE_FIELDS = {
     "kind",
     "name",
@@ -28,6 +32,8 @@ SOURCE_FIELDS = {
     "poll_interval_seconds",
     "deployment_pattern",
     "incident_label",
+    "service_label",
+    "min_severity",
     "backfill_days",
     "is_active",
 }
@@ -41,6 +47,16 @@ def _check_base_url(url: str) -> None:
         raise ApplicationError(
             "Invalid base URL.",
             extra={"base_url": ["Use an http:// or https:// URL of the CI server's API."]},
+        )
+
+
+def _check_min_severity(value: str) -> None:
+    if value and value not in Severity.values:
+        raise ApplicationError(
+            "Unknown severity.",
+            extra={
+                "min_severity": [f"Leave it blank or choose one of {', '.join(Severity.values)}."]
+            },
         )
 
 
@@ -69,6 +85,7 @@ def source_create(*, actor, token: str = "", webhook_secret: str = "", **fields:
         )
     _check_base_url(fields["base_url"])
     _check_pattern(fields.get("deployment_pattern", r"(?i)deploy"))
+    _check_min_severity(fields.get("min_severity", ""))
     source = CISource(**fields)
     source.set_token(token)
     source.set_webhook_secret(webhook_secret)
@@ -96,6 +113,7 @@ def source_update(*, actor, source: CISource, data: dict[str, Any]) -> CISource:
         setattr(source, name, value)
     _check_base_url(source.base_url)
     _check_pattern(source.deployment_pattern)
+    _check_min_severity(source.min_severity)
     if token is not None:
         source.set_token(token)
     if secret is not None:

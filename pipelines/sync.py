@@ -24,7 +24,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipelines.change_requests.services import cr_refresh_queue
-from pipelines.connectors.base import Repository, SourceOptions, connector_class
+from pipelines.connectors.base import (
+    ALL_REPOSITORIES,
+    POLLED_KINDS,
+    Repository,
+    SourceOptions,
+    connector_class,
+)
 from pipelines.connectors.http import ConnectorError, RateLimited, SourceHttp
 from pipelines.ingest import rawevents_process, rawevents_store_items
 from pipelines.models import CISource, SyncRun
@@ -115,8 +121,18 @@ def source_sync(
 
 def _run(source: CISource, sync_run: SyncRun, full: bool, on_progress) -> SyncRun:
     source.refresh_from_db()
+    if source.kind not in POLLED_KINDS:  # Alertmanager, Prometheus, the built-in sources
+        SyncRun.objects.filter(pk=sync_run.pk).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=timezone.now(),
+            message=f"{source.get_kind_display()} sources are not polled",
+        )
+        sync_run.refresh_from_db()
+        return sync_run
 
     repositories = [Repository(name=r["name"], service=r["service"]) for r in source.repositories]
+    if not connector_class(source.kind).polls_per_repository:
+        repositories = [ALL_REPOSITORIES]  # one account (Opsgenie), whatever it maps
     progress = Progress(repositories_total=len(repositories))
     sync_run.status, sync_run.started_at = SyncRun.Status.RUNNING, timezone.now()
     sync_run.repositories_total = len(repositories)

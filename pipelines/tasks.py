@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from pipelines.change_requests.services import cr_refresh_delivery, cr_refresh_taken
+from pipelines.connectors.base import POLLED_KINDS
 from pipelines.ingest import rawevents_process
 from pipelines.models import CISource, RawEvent
 from pipelines.policies.evaluation import policies_evaluate
@@ -43,10 +44,8 @@ def dispatch_due_sources_task() -> int:
     """
     now = timezone.now()
     queued = 0
-    due = (
-        CISource.objects.filter(is_active=True)
-        .exclude(kind=CISource.Kind.PUSH)
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+    due = CISource.objects.filter(is_active=True, kind__in=POLLED_KINDS).filter(
+        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
     )
     for source in due.only("id", "next_poll_at", "poll_interval_seconds"):
         claimed = CISource.objects.filter(pk=source.pk, next_poll_at=source.next_poll_at).update(

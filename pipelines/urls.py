@@ -12,5 +12,4 @@ urlpatterns = [
     path("sources/<slug:slug>/sync/", views.source_sync, name="source_sync"),
     path("runs/", views.run_list, name="run_list"),
     path("deployments/", views.deployment_list, name="deployment_list"),
-    path("incidents/", views.incident_list, name="incident_list"),
 ]

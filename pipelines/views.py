@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from pipelines import selectors, services
-from pipelines.filtersets import DeploymentFilterSet, IncidentFilterSet, PipelineRunFilterSet
+from pipelines.connectors.base import CONNECTORS, POLLED_KINDS
+from pipelines.filtersets import DeploymentFilterSet, PipelineRunFilterSet
 from pipelines.forms import SourceForm
-from pipelines.models import CISource, Deployment, Incident, PipelineRun
+from pipelines.models import CISource, Deployment, PipelineRun
 from portal.access import require_lead, visible_services
 from portal.exceptions import ApplicationError, add_to_form
 
@@ -48,8 +49,11 @@ def source_create(request):
     if request.method == "POST" and form.is_valid():
         source = _save(request, form, None)
         if source is not None:
-            services.sync_source_queue(source=source, trigger="manual")
-            messages.success(request, f"{source.name} added; its first sync has started.")
+            if source.kind in POLLED_KINDS:
+                services.sync_source_queue(source=source, trigger="manual")
+                messages.success(request, f"{source.name} added; its first sync has started.")
+            else:
+                messages.success(request, f"{source.name} added.")
             return redirect("source_detail", slug=source.slug)
     return render(request, "pipelines/source_form.html", {"form": form, "source": None})
 
@@ -77,6 +81,8 @@ def source_detail(request, slug: str):
         "counts": selectors.source_record_counts(source=source),
         "webhook_url": request.build_absolute_uri(f"/webhooks/{source.kind}/{source.slug}/"),
         "failed_events": selectors.failed_raw_events(source=source),
+        "polled": source.kind in POLLED_KINDS,
+        "takes_webhooks": source.kind in CONNECTORS,
     }
     template = "pipelines/_sync_status.html" if request.htmx else "pipelines/source_detail.html"
     return render(request, template, context)
@@ -87,6 +93,9 @@ def source_detail(request, slug: str):
 def source_sync(request, slug: str):
     require_lead(request.user)
     source = get_object_or_404(selectors.source_list(), slug=slug)
+    if source.kind not in POLLED_KINDS:
+        messages.error(request, f"{source.get_kind_display()} sources are not polled.")
+        return redirect("source_detail", slug=source.slug)
     services.sync_source_queue(
         source=source, trigger="manual", full=request.POST.get("full") == "1"
     )
@@ -128,15 +137,4 @@ def deployment_list(request):
         filterset_class=DeploymentFilterSet,
         template="pipelines/deployment_list.html",
         related=("service", "environment", "source"),
-    )
-
-
-@login_required
-def incident_list(request):
-    return _record_list(
-        request,
-        model=Incident,
-        filterset_class=IncidentFilterSet,
-        template="pipelines/incident_list.html",
-        related=("service", "deployment", "source"),
     )

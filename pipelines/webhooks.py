@@ -1,15 +1,23 @@
 """``POST /webhooks/<kind>/<source slug>/``: verify, store once, answer 202, normalise later.
 
-1. Refuse bodies over ``WEBHOOK_MAX_BYTES`` before reading them (413).
+1. Refuse bodies over ``WEBHOOK_MAX_BYTES`` before reading them (413); kinds without a
+   connector (the push API, Prometheus, the portal's own incidents) take no webhooks (404).
 2. Verify on the raw bytes, in constant time (401 and nothing stored when it fails):
    GitHub ``X-Hub-Signature-256: sha256=<hmac>``; GitLab ``X-Gitlab-Token`` (plain shared
    secret) or a Standard Webhooks ``webhook-signature`` (``v1,<base64 hmac of id.ts.body>``,
-   five minutes' tolerance); Jenkins ``X-Flightdeck-Signature: sha256=<hmac>``.
+   five minutes' tolerance); Jenkins ``X-Flightdeck-Signature: sha256=<hmac>``; Alertmanager
+   ``Authorization: Bearer <secret>`` (its ``http_config``); PagerDuty
+   ``X-PagerDuty-Signature: v1=<hmac>[,v1=<hmac>...]`` (several during a secret rotation);
+   Opsgenie a custom header ``X-Flightdeck-Token: <secret>``.
 3. The idempotency key is the vendor's delivery id (``X-GitHub-Delivery``; GitLab's
-   ``Idempotency-Key``, then ``X-Gitlab-Event-UUID``) or else a hash of the body: a repeated
-   delivery finds its stored row and changes nothing.
+   ``Idempotency-Key``, then ``X-Gitlab-Event-UUID``; PagerDuty's ``X-Webhook-Id``) or else a
+   hash of the body: a repeated delivery finds its stored row and changes nothing.
 4. Events we do not use get 202 and are not stored; the rest are stored as RawEvents and
    normalised by a worker after commit (a sweeper re-queues any left pending).
+5. A body that does not parse or validate is stored as a failed RawEvent with a readable
+   reason. CI systems get 400/422; monitoring tools get 202 (``"status": "rejected"``): they
+   drop or disable a hook that keeps failing (PagerDuty: three 4xx in a row, 24 hours), and
+   sending the same body again would not help.
 """
 
 from __future__ import annotations
@@ -23,18 +31,21 @@ import time
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.db import DataError, transaction
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from pipelines.connectors.base import connector_class
+from pipelines.connectors.base import CONNECTORS, connector_class
 from pipelines.ingest import MALFORMED, describe_error, rawevent_store_webhook
 from pipelines.models import CISource, RawEvent
 from portal.crypto import SecretError
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+MONITORING_KINDS = {CISource.Kind.ALERTMANAGER, CISource.Kind.PAGERDUTY, CISource.Kind.OPSGENIE}
+OPSGENIE_HEADER = "X-Flightdeck-Token"  # set as a custom header on the integration
+UNSTORABLE = "the body holds text the database cannot store (a NUL character); kept as text"
 logger = logging.getLogger(__name__)
 
 
@@ -59,9 +70,25 @@ def _hmac_hex(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _same(offered: str, expected: str) -> bool:
+    """Constant-time comparison; on bytes, so a header with non-ASCII text is simply wrong."""
+    return hmac.compare_digest(offered.encode(), expected.encode())
+
+
 def _verify_prefixed_hmac(header: str, secret: str, body: bytes) -> bool:
     scheme, _, signature = header.partition("=")
-    return scheme == "sha256" and hmac.compare_digest(signature, _hmac_hex(secret, body))
+    return scheme == "sha256" and _same(signature, _hmac_hex(secret, body))
+
+
+def _verify_bearer(header: str, secret: str) -> bool:
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and _same(token.strip(), secret)
+
+
+def _verify_pagerduty(header: str, secret: str, body: bytes) -> bool:
+    """Any of the comma-separated ``v1=<hex hmac-sha256 of the body>`` signatures."""
+    expected = "v1=" + _hmac_hex(secret, body)
+    return any(_same(offered.strip(), expected) for offered in header.split(","))
 
 
 def _verify_standard_webhook(request: HttpRequest, secret: str, body: bytes) -> bool:
@@ -82,9 +109,7 @@ def _verify_standard_webhook(request: HttpRequest, secret: str, body: bytes) -> 
     ).decode()
     offered = request.headers.get("webhook-signature", "").split()
     return any(
-        hmac.compare_digest(entry.partition(",")[2], expected)
-        for entry in offered
-        if entry.startswith("v1,")
+        _same(entry.partition(",")[2], expected) for entry in offered if entry.startswith("v1,")
     )
 
 
@@ -94,13 +119,17 @@ def _verified(kind: str, request: HttpRequest, secret: str, body: bytes) -> bool
     if kind == CISource.Kind.GITLAB:
         if "webhook-signature" in request.headers:
             return _verify_standard_webhook(request, secret, body)
-        return hmac.compare_digest(
-            request.headers.get("X-Gitlab-Token", "").encode(), secret.encode()
-        )
+        return _same(request.headers.get("X-Gitlab-Token", ""), secret)
     if kind == CISource.Kind.JENKINS:
         return _verify_prefixed_hmac(
             request.headers.get("X-Flightdeck-Signature", ""), secret, body
         )
+    if kind == CISource.Kind.ALERTMANAGER:
+        return _verify_bearer(request.headers.get("Authorization", ""), secret)
+    if kind == CISource.Kind.PAGERDUTY:
+        return _verify_pagerduty(request.headers.get("X-PagerDuty-Signature", ""), secret, body)
+    if kind == CISource.Kind.OPSGENIE:
+        return _same(request.headers.get(OPSGENIE_HEADER, ""), secret)
     return False
 
 
@@ -112,6 +141,7 @@ def _delivery_id(kind: str, request: HttpRequest, body: bytes) -> str:
         or headers.get("webhook-id")
         or headers.get("X-Gitlab-Event-UUID"),
         CISource.Kind.JENKINS: headers.get("X-Flightdeck-Delivery"),
+        CISource.Kind.PAGERDUTY: headers.get("X-Webhook-Id"),
     }.get(kind)
     return f"webhook:{vendor_id}" if vendor_id else "body:" + hashlib.sha256(body).hexdigest()
 
@@ -126,6 +156,8 @@ def _payload(request: HttpRequest, body: bytes) -> object:
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
+    if kind not in CONNECTORS:
+        raise Http404("No webhooks for this kind of source.")
     source = get_object_or_404(CISource, slug=slug, kind=kind)
     body = _read_body(request)
     if body is None:
@@ -137,49 +169,73 @@ def receive(request: HttpRequest, kind: str, slug: str) -> JsonResponse:
     if not secret or not _verified(kind, request, secret, body):
         return _answer(401, detail="Missing or invalid signature.")
 
+    connector = connector_class(kind)
     try:
         payload = _payload(request, body)
     except (ValueError, UnicodeDecodeError):
-        return _answer(400, detail="The body is not valid JSON.")
+        if kind not in MONITORING_KINDS:
+            return _answer(400, detail="The body is not valid JSON.")
+        payload = None
     if not isinstance(payload, dict):
-        return _answer(400, detail="The body must be a JSON object.")
+        if kind not in MONITORING_KINDS:
+            return _answer(400, detail="The body must be a JSON object.")
+        return _rejected(source, request, body, "", _as_text(body), "the body is not a JSON object")
 
-    connector = connector_class(kind)
     event = (
         request.headers.get(connector.webhook_event_header, "")
         if connector.webhook_event_header
-        else ""
-    )
+        else connector.webhook_event(payload)
+    )[:100]  # RawEvent.kind
     try:
         items = connector.webhook_items(event, payload)
     except MALFORMED as error:
-        stored, _ = rawevent_store_webhook(
-            source=source,
-            event=event,
-            delivery_id=_delivery_id(kind, request, body),
-            payload=payload,
-        )
-        RawEvent.objects.filter(pk=stored.pk).update(
-            status=RawEvent.Status.FAILED, error=describe_error(error)
-        )
-        return _answer(
-            422, detail=f"Unexpected payload: {describe_error(error)}", delivery=stored.delivery_id
-        )
+        return _rejected(source, request, body, event, payload, describe_error(error))
     if not items:
         return _answer(202, status="ignored", detail=f"Event {event!r} is not used.")
 
-    with transaction.atomic():
-        stored, created = rawevent_store_webhook(
-            source=source,
-            event=event,
-            delivery_id=_delivery_id(kind, request, body),
-            payload=payload,
-        )
-        if created:
-            from pipelines.tasks import rawevents_process_task
+    try:
+        with transaction.atomic():
+            stored, created = rawevent_store_webhook(
+                source=source,
+                event=event,
+                delivery_id=_delivery_id(kind, request, body),
+                payload=payload,
+            )
+            if created:
+                from pipelines.tasks import rawevents_process_task
 
-            transaction.on_commit(lambda: _enqueue(rawevents_process_task, stored.pk))
+                transaction.on_commit(lambda: _enqueue(rawevents_process_task, stored.pk))
+    except DataError:  # text PostgreSQL's jsonb refuses (a NUL character)
+        return _rejected(source, request, body, event, _as_text(body), UNSTORABLE)
     return _answer(202, status="accepted" if created else "duplicate", delivery=stored.delivery_id)
+
+
+def _rejected(source, request, body: bytes, event: str, payload: dict, reason: str):
+    """Store the delivery as failed, with the reason, and answer it: 422 to a CI system, 202
+    to a monitoring tool (module docstring, point 5)."""
+    delivery_id = _delivery_id(source.kind, request, body)
+    try:
+        stored, _ = rawevent_store_webhook(
+            source=source, event=event, delivery_id=delivery_id, payload=payload
+        )
+    except DataError:
+        reason = f"{reason}; {UNSTORABLE}"
+        stored, _ = rawevent_store_webhook(
+            source=source, event=event, delivery_id=delivery_id, payload=_as_text(body)
+        )
+    RawEvent.objects.filter(pk=stored.pk).update(status=RawEvent.Status.FAILED, error=reason)
+    http_status = 202 if source.kind in MONITORING_KINDS else 422
+    return _answer(
+        http_status,
+        status="rejected",
+        detail=f"Unexpected payload: {reason}",
+        delivery=stored.delivery_id,
+    )
+
+
+def _as_text(body: bytes) -> dict:
+    """A body kept as text, for a delivery that is not a JSON object (NULs dropped: jsonb)."""
+    return {"body": body.decode(errors="replace").replace("\x00", "")[:10_000]}
 
 
 def _enqueue(task, raw_event_id: int) -> None:

@@ -20,7 +20,9 @@ def navigation(request) -> dict:
         ("Measure", "Metrics", reverse("dora_dashboard"), [reverse("dora_dashboard")]),
         ("Measure", "Status", reverse("status_reports"), [reverse("status_reports")]),
         ("Measure", "Delivery", reverse("deployment_list"),
-         [reverse("deployment_list"), reverse("run_list"), reverse("incident_list")]),
+         [reverse("deployment_list"), reverse("run_list")]),
+        ("Measure", "Incidents", reverse("incident_list"), [reverse("incident_list")]),
+        ("Measure", "SLOs", reverse("slo_list"), [reverse("slo_list")]),
         ("Measure", "Environments", reverse("promotion_overview"), [reverse("promotion_overview")]),
         ("Design", "Templates", reverse("pipeline_template_list"),
          [reverse("pipeline_template_list"), reverse("template_conformance")]),
@@ -39,18 +41,23 @@ def navigation(request) -> dict:
     areas.append(("Set up", "API", reverse("api_docs"), [reverse("api_docs")]))
     if access.is_admin or request.user.is_staff:
         areas.append(("Set up", "Admin", reverse("admin:index"), [reverse("admin:index")]))
-    home = reverse("home")
+    # The area whose path prefix matches the longest (/metrics/slos/ is SLOs, not Metrics).
+    home, path = reverse("home"), request.path
+    matched = {
+        label: max((len(p) for p in prefixes if path == p or (p != home and path.startswith(p))),
+                   default=0)
+        for _section, label, _url, prefixes in areas
+    }  # fmt: skip
+    best = max(matched.values(), default=0)
     return {
         "nav_areas": [
             {
                 "section": section,
                 "label": label,
                 "url": url,
-                "active": any(
-                    request.path == p if p == home else request.path.startswith(p) for p in prefixes
-                ),
+                "active": best > 0 and matched[label] == best,
             }
-            for section, label, url, prefixes in areas
+            for section, label, url, _prefixes in areas
         ],
         "user_access": access,
     }

@@ -292,6 +292,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3300},
     },
+    # SLOs: budgets and burn rates every minute (also after incident changes), so the 5-minute
+    # burn window of the fast-burn page has fresh data (docs/slos.md).
+    "evaluate-slos": {
+        "task": "reporting.slos.tasks.slos_evaluate_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 WORKER_HEARTBEAT_SECONDS = 10
 # Pipeline health: what a CI minute costs, by runner (label or kind; shell-style patterns,

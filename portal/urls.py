@@ -13,6 +13,8 @@ from maturity import views as maturity_views
 from pipelines import api as pipelines_api
 from pipelines import push_api, webhooks
 from pipelines.change_requests import api as change_request_api
+from pipelines.incidents import api as incident_api
+from pipelines.incidents import review_api as incident_review_api
 from pipelines.policies import api as policy_api
 from pipelines.policies import compliance_api
 from pipelines.promotion import api as promotion_api
@@ -27,6 +29,7 @@ from portal.health import healthz
 from reporting import alert_views, report_api
 from reporting import api as reporting_api
 from reporting import views as reporting_views
+from reporting.slos import api as slo_api
 from roadmap import api as roadmap_api
 from roadmap import deliverable_api, deliverable_views
 from roadmap import version_api as roadmap_version_api
@@ -57,7 +60,15 @@ api_router.register(
     template_conformance_api.TemplateConformanceViewSet,
     basename="templateconformance",
 )
-api_router.register("incidents", push_api.IncidentViewSet, basename="incident")
+api_router.register("incidents", incident_api.IncidentViewSet, basename="incident")
+api_router.register(
+    "post-incident-reviews",
+    incident_review_api.PostIncidentReviewViewSet,
+    basename="postincidentreview",
+)
+api_router.register(
+    "review-actions", incident_review_api.ReviewActionViewSet, basename="reviewaction"
+)
 api_router.register("policies", policy_api.PolicyViewSet, basename="policy")
 api_router.register("policy-rules", policy_api.RuleViewSet, basename="policyrule")
 api_router.register("waivers", policy_api.WaiverViewSet, basename="waiver")
@@ -81,6 +92,7 @@ api_router.register(
 api_router.register("initiatives", roadmap_api.InitiativeViewSet, basename="initiative")
 api_router.register("deliverables", deliverable_api.DeliverableViewSet, basename="deliverable")
 api_router.register("status-reports", report_api.StatusReportViewSet, basename="statusreport")
+api_router.register("slos", slo_api.SloViewSet, basename="slo")
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -107,6 +119,7 @@ urlpatterns = [
     path("pipelines/", include("pipelines.templates.urls")),
     path("pipelines/", include("pipelines.policies.urls")),
     path("pipelines/change-requests/", include("pipelines.change_requests.urls")),
+    path("incidents/", include("pipelines.incidents.urls")),
     path("pipelines/promotion/", promotion_views.promotion_overview, name="promotion_overview"),
     path("metrics/", reporting_views.dora_dashboard, name="dora_dashboard"),
     path("metrics/explain/", reporting_views.dora_explain, name="dora_explain"),
@@ -175,6 +188,7 @@ urlpatterns = [
         name="skills_catalogue",
     ),
     path("reports/", include("reporting.report_urls")),
+    path("metrics/slos/", include("reporting.slos.urls")),
     path("metrics/alerts/", alert_views.alert_list, name="alert_list"),
     path("metrics/alerts/new/", alert_views.alert_rule_create, name="alert_rule_create"),
     path("metrics/alerts/<int:pk>/", alert_views.alert_rule_edit, name="alert_rule_edit"),
@@ -200,6 +214,11 @@ urlpatterns = [
         name="service_promotion_api",
     ),
     path("api/v1/compliance/", compliance_api.ComplianceView.as_view(), name="compliance"),
+    path(
+        "api/v1/review-policy/",
+        incident_review_api.ReviewPolicyView.as_view(),
+        name="review_policy_api",
+    ),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(

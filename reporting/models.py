@@ -362,3 +362,8 @@ class DigestSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.frequency}"
+
+
+# Service level objectives live in their own package (docs/slos.md); imported here so Django
+# registers their models with this app.
+from reporting.slos.models import Slo, SloAlert, SloNotification  # noqa: E402, F401

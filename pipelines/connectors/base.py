@@ -25,12 +25,19 @@ import orjson
 
 from pipelines.connectors.http import SourceHttp
 
-# kind -> dotted path, imported lazily (hc's TRANSPORTS).
+# kind -> dotted path, imported lazily (hc's TRANSPORTS). Kinds without a connector (the push
+# API, Prometheus for SLO queries, incidents opened in the portal) take no webhooks and no polls.
 CONNECTORS = {
     "github": "pipelines.connectors.github.GitHubConnector",
     "gitlab": "pipelines.connectors.gitlab.GitLabConnector",
     "jenkins": "pipelines.connectors.jenkins.JenkinsConnector",
+    "alertmanager": "pipelines.connectors.alertmanager.AlertmanagerConnector",
+    "pagerduty": "pipelines.connectors.pagerduty.PagerDutyConnector",
+    "opsgenie": "pipelines.connectors.opsgenie.OpsgenieConnector",
 }
+# The kinds the sync engine polls. Alertmanager is webhook-only: its API holds current state only
+# (docs/monitoring-sources.md says why that cannot reconcile).
+POLLED_KINDS = frozenset({"github", "gitlab", "jenkins", "pagerduty", "opsgenie"})
 
 
 def connector_class(kind: str) -> type[Connector]:
@@ -56,6 +63,10 @@ class SourceOptions:
     incident_label: str = "incident"
     # Jenkins: a regular expression; a job or stage whose name matches is a deployment.
     deployment_pattern: str = r"(?i)deploy"
+    # Monitoring tools: the alert label (Opsgenie: tag prefix) naming the service, and the
+    # configured name -> service mapping (``Connector.route``).
+    service_label: str = "service"
+    repositories: tuple[Repository, ...] = ()
 
 
 # --- what a connector yields ----------------------------------------------------------------
@@ -168,14 +179,53 @@ class ChangeRecord:
     url: str = ""
 
 
+# Portal severities, most severe first (pipelines.models.Severity); "" is untriaged.
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+
+
+def less_severe(severity: str, than: str) -> bool:
+    """True when ``severity`` is below the minimum ``than`` (sev3 is below sev2); an untriaged
+    severity or no minimum is never below."""
+    if severity not in SEVERITIES or than not in SEVERITIES:
+        return False
+    return SEVERITIES.index(severity) > SEVERITIES.index(than)
+
+
+@dataclass(frozen=True)
+class IncidentEventRecord:
+    """One entry of an incident's timeline as the tool told it (``IncidentEvent``).
+
+    ``kind`` is opened, acknowledged, mitigated, resolved, reopened (state changes: written only
+    when they change the incident) or update (always written once per ``dedupe_key``)."""
+
+    kind: str
+    at: datetime
+    actor_name: str = ""
+    text: str = ""
+    dedupe_key: str = ""
+
+
 @dataclass(frozen=True)
 class IncidentRecord:
+    """An incident of the service. Issue trackers send ``snapshot`` records (the issue as it is
+    now: no ``resolved_at`` reopens it); monitoring tools send notifications that may come late
+    or twice (``snapshot=False``): they only move an incident forward, except a ``reopened``
+    event newer than its resolution. ``severity`` and ``status`` blank: not said."""
+
     external_id: str
     title: str
     opened_at: datetime
     resolved_at: datetime | None = None
     deployment_external_id: str = ""
     url: str = ""
+    severity: str = ""
+    status: str = ""
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    summary: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    events: tuple[IncidentEventRecord, ...] = ()
+    snapshot: bool = True
 
 
 Record = RunRecord | JobRecord | DeploymentRecord | ChangeRecord | IncidentRecord
@@ -190,6 +240,12 @@ class Connector(ABC):
     kind: ClassVar[str]
     # X-...-Event header -> handled? Webhook events not listed are answered 202 and ignored.
     webhook_event_header: ClassVar[str] = ""
+    # Monitoring tools name the service in each payload (an alert label, a tag): a name the
+    # source's repositories list does not map is taken as the portal service's slug.
+    names_services: ClassVar[bool] = False
+    # False: ``fetch`` reads the whole account once per sync (``ALL_REPOSITORIES``) instead of
+    # once per configured repository.
+    polls_per_repository: ClassVar[bool] = True
 
     def __init__(self, *, http: SourceHttp, options: SourceOptions) -> None:
         self.http = http
@@ -225,3 +281,19 @@ class Connector(ABC):
         """Raw items carried by a webhook of type ``event`` (the value of
         ``webhook_event_header``), or [] for events we do not use. The signature is checked
         before this is called."""
+
+    @staticmethod
+    def webhook_event(payload: dict[str, Any]) -> str:
+        """The event name stored with a webhook whose tool sends no event header (the body
+        says what happened); "" when the body does not say either."""
+        return ""
+
+    @classmethod
+    def route(cls, items: list[RawItem], options: SourceOptions) -> list[RawItem]:
+        """The items with ``repository`` set to the name that maps them to a service under the
+        source's ``options`` (its service label, its repositories list); items naming no
+        service are dropped. CI connectors' items name their repository already."""
+        return items
+
+
+ALL_REPOSITORIES = Repository(name="*", service="")

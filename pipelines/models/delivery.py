@@ -28,6 +28,9 @@ class CISource(models.Model):
         PROMETHEUS = "prometheus", "Prometheus (SLO queries)"
         PORTAL = "portal", "Opened in the portal"  # the built-in source of hand-opened incidents
 
+    # Created by the portal itself for records with no outside system: not listed as sources.
+    BUILT_IN_KINDS = (Kind.PUSH, Kind.PORTAL)
+
     kind = models.CharField(max_length=20, choices=Kind.choices)
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)

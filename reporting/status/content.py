@@ -14,6 +14,8 @@ Sections, in the order a stakeholder reads them:
 5. **Pending approvals**: versions awaiting stakeholders now, with who has not decided.
 6. **Top risks**: red deliverables first, then alerts firing at the period's end; at most
    ``TOP_RISKS``.
+7. **SLOs**: each active SLO as of its last evaluation (budget left, burn rates, alert state)
+   and the SLO alerts open during the period (reporting.slos.selectors.report_section).
 
 A report is organisation-wide, except one built for a member or viewer (``viewer``), which
 covers their teams only: DORA, pipeline health and deliverables of those teams, no roadmap
@@ -43,6 +45,7 @@ from reporting.selectors import (
     dora_totals,
     health_for,
 )
+from reporting.slos.selectors import report_section as slo_section
 from reporting.status.periods import period_label, period_slug
 from reporting.summary import dora_summary
 from roadmap.models import Deliverable, Initiative, Roadmap, RoadmapVersion
@@ -338,5 +341,10 @@ def build_report(*, period_start: date, period_end: date, viewer=None) -> dict:
         "roadmaps": _roadmaps(window) if organisation else [],
         "pending_approvals": _pending_approvals() if organisation else [],
         "risks": _risks(deliverables, window, with_alerts=organisation),
+        "slos": slo_section(
+            viewer=None if organisation else viewer,
+            period_start=period_start,
+            period_end=period_end,
+        ),
     }
     return json.loads(json.dumps(content, default=_plain))

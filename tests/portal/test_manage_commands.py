@@ -33,7 +33,7 @@ def test_a_lone_command_starts_the_servers_and_stops_them_at_exit(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # initdb and every migration, on a busy 2-core runner
     )
 
     assert result.returncode == 0, result.stderr

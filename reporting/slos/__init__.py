@@ -1,0 +1,1 @@
+"""Service level objectives and error budgets (docs/slos.md)."""
