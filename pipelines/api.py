@@ -19,7 +19,8 @@ from portal.access import access_for, visible_services
 from portal.models import Service
 from portal.strict_fields import StrictCharField, StrictModelSerializer
 
-CONNECTOR_KINDS = [CISource.Kind.GITHUB, CISource.Kind.GITLAB, CISource.Kind.JENKINS]
+# Every kind a person sets up: CI systems, monitoring and paging tools, Prometheus for SLOs.
+CONNECTOR_KINDS = [kind for kind in CISource.Kind if kind not in CISource.BUILT_IN_KINDS]
 
 
 class IsAdminRole(permissions.BasePermission):
@@ -68,6 +69,8 @@ class CISourceSerializer(StrictModelSerializer):
             "poll_interval_seconds",
             "deployment_pattern",
             "incident_label",
+            "service_label",
+            "min_severity",
             "backfill_days",
             "is_active",
             "has_token",
@@ -92,6 +95,8 @@ class CISourceSerializer(StrictModelSerializer):
         extra_kwargs = {"slug": {"required": False}, "base_url": {"required": False}}
 
     def get_webhook_url(self, source) -> str:
+        if source.kind == CISource.Kind.PROMETHEUS:
+            return ""  # queried by SLOs, it sends nothing
         path = reverse("webhook", args=[source.kind, source.slug])
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path

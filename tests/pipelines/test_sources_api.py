@@ -98,3 +98,38 @@ def test_sync_is_queued_with_202(ada, service, django_capture_on_commit_callback
     assert response.status_code == 202
     assert SyncRun.objects.get().status == "queued"
     assert len(callbacks) == 1, "the task is sent once the transaction commits"
+
+
+def test_monitoring_sources_are_set_up_through_the_api_too(ada, service):
+    alertmanager = new_source(
+        kind="alertmanager", name="Acme Alertmanager", token="", repositories=[],
+        base_url="https://alertmanager.acme.example/", service_label="app", min_severity="sev3",
+    )  # fmt: skip
+    prometheus = new_source(
+        kind="prometheus", name="Acme Prometheus", webhook_secret="", repositories=[],
+        base_url="https://prometheus.acme.example/",
+    )  # fmt: skip
+
+    created = ada.post("/api/v1/ci-sources/", alertmanager, format="json")
+    queried = ada.post("/api/v1/ci-sources/", prometheus, format="json")
+    refused = ada.post(
+        "/api/v1/ci-sources/",
+        {**alertmanager, "slug": "am2", "min_severity": "urgent"},
+        format="json",
+    )
+
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["service_label"], body["min_severity"]) == ("app", "sev3")
+    assert body["webhook_url"].endswith("/webhooks/alertmanager/acme-alertmanager/")
+    assert queried.status_code == 201 and queried.json()["webhook_url"] == ""
+    assert refused.status_code == 400 and "min_severity" in refused.json()
+    assert not CISource.objects.filter(slug="am2").exists()
+
+
+def test_built_in_sources_are_not_listed(ada, service):
+    CISource.objects.create(kind=CISource.Kind.PORTAL, name="Opened in the portal", slug="portal")
+
+    listed = ada.get("/api/v1/ci-sources/").json()
+
+    assert "Opened in the portal" not in str(listed)
