@@ -100,8 +100,8 @@ class IncidentSerializer(push_api.IncidentSerializer):
         choices=Severity.choices, read_only=True, help_text='"" until triaged.'
     )
     status = IncidentStatusField(choices=IncidentStatus.choices, read_only=True)
-    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     attributed_deployment = serializers.SerializerMethodField(
         help_text="The deployment it is attributed to (docs/metrics.md rule 4), or null."
     )

@@ -32,6 +32,7 @@ def _team_match(prefix: str, team: Team) -> Q:
 
 class IncidentFilterSet(ScopedFilterSet):
     team = TeamSlugFilter(
+        label="Team",
         method="of_team",
         to_field_name="slug",
         queryset=Team.objects.none(),
@@ -88,6 +89,7 @@ class _TeamScoped(django_filters.FilterSet):
         help_text="Service slug.",
     )
     team = TeamSlugFilter(
+        label="Team",
         method="of_team",
         to_field_name="slug",
         queryset=Team.objects.none(),

@@ -74,7 +74,7 @@ class TemplateStageInputSerializer(KnownFields, serializers.Serializer):
 
 class TemplateStageSerializer(serializers.ModelSerializer):
     kind = StageKindField(read_only=True)
-    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     job = serializers.SerializerMethodField(help_text="The job id in generated configurations.")
     patterns = serializers.SerializerMethodField(
         help_text="The effective patterns that show the stage ran (lowercase)."
@@ -107,7 +107,7 @@ class TemplateVersionSerializer(TemplateVersionBriefSerializer):
 
 
 class PipelineTemplateSerializer(serializers.ModelSerializer):
-    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner_team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     latest_version = serializers.IntegerField(source="latest_number", read_only=True)
     assigned = serializers.IntegerField(read_only=True, help_text="Services assigned to it.")
 

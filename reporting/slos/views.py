@@ -39,7 +39,7 @@ def slo_list(request):
     """Every SLO of the services the user may see (filters: team, service), burning first,
     and the latest SLO alerts."""
     queryset = selectors.visible_slos(request.user)
-    filters = SloFilterSet(request.GET or None, queryset=queryset, request=request)
+    filters = SloFilterSet(request.GET, queryset=queryset, request=request)
     slos = filters.qs if filters.is_valid() else queryset.none()
     order = {Slo.Level.PAGE: 0, Slo.Level.TICKET: 1, Slo.Level.OK: 2}
     rows = sorted(
