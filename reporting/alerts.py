@@ -11,6 +11,7 @@ the two re-sends nothing twice and forgets nothing (the outbox row stays pending
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from pipelines.models import CISource, PipelineRun
@@ -261,16 +262,25 @@ def notifications_send() -> tuple[int, int]:
 
     Returns (sent, failed this round). A failure stays pending until MAX_ATTEMPTS, then failed.
     """
+    return outbox_drain(
+        AlertNotification.objects.select_related("alert__rule"), _deliver, "alert notification"
+    )
+
+
+def outbox_drain(pending: QuerySet, deliver: Callable, what: str) -> tuple[int, int]:
+    """Send an outbox's pending notifications (``pending``: a queryset of a model with
+    ``Status`` PENDING/SENT/FAILED, ``attempts``, ``last_error`` and ``sent_at``) one at a
+    time, each claimed with a row lock that other senders skip. Returns (sent, failed)."""
+    status = pending.model.Status
     sent = failed = 0
     tried: list[int] = []  # a failure waits for the next round, not the next loop
     while True:
         with transaction.atomic():
             notification = (
-                AlertNotification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("alert__rule")
-                .filter(status=AlertNotification.Status.PENDING)
-                .order_by("pk")
+                pending.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=status.PENDING)
                 .exclude(pk__in=tried)
+                .order_by("pk")
                 .first()
             )
             if notification is None:
@@ -278,15 +288,15 @@ def notifications_send() -> tuple[int, int]:
             tried.append(notification.pk)
             notification.attempts += 1
             try:
-                _deliver(notification)
+                deliver(notification)
             except (OSError, requests.RequestException) as error:
                 notification.last_error = str(error)[:1000]
                 if notification.attempts >= MAX_ATTEMPTS:
-                    notification.status = AlertNotification.Status.FAILED
+                    notification.status = status.FAILED
                 failed += 1
-                logger.warning("alert notification %s failed: %s", notification.pk, error)
+                logger.warning("%s %s failed: %s", what, notification.pk, error)
             else:
-                notification.status = AlertNotification.Status.SENT
+                notification.status = status.SENT
                 notification.sent_at = timezone.now()
                 notification.last_error = ""
                 sent += 1

@@ -9,20 +9,15 @@ retried on the next evaluation, up to ``MAX_ATTEMPTS``.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
-from django.utils import timezone
 
-from reporting.alerts import MAX_ATTEMPTS, WEBHOOK_TIMEOUT_SECONDS
+from reporting.alerts import WEBHOOK_TIMEOUT_SECONDS, outbox_drain
 from reporting.slos import budget
 from reporting.slos.models import Slo, SloAlert, SloNotification
-
-logger = logging.getLogger(__name__)
 
 
 def alert_message(slo: Slo, status: budget.Status, level: str) -> str:
@@ -118,34 +113,8 @@ def _deliver(notification: SloNotification) -> None:
 def notifications_send() -> tuple[int, int]:
     """Deliver pending notifications; each is claimed (row lock, skip locked), so two senders
     never send one twice. Returns (sent, failed this round)."""
-    sent = failed = 0
-    tried: list[int] = []  # a failure waits for the next round, not the next loop
-    while True:
-        with transaction.atomic():
-            notification = (
-                SloNotification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("alert__slo__service")
-                .filter(status=SloNotification.Status.PENDING)
-                .exclude(pk__in=tried)
-                .order_by("pk")
-                .first()
-            )
-            if notification is None:
-                break
-            tried.append(notification.pk)
-            notification.attempts += 1
-            try:
-                _deliver(notification)
-            except (OSError, requests.RequestException) as error:
-                notification.last_error = str(error)[:1000]
-                if notification.attempts >= MAX_ATTEMPTS:
-                    notification.status = SloNotification.Status.FAILED
-                failed += 1
-                logger.warning("SLO notification %s failed: %s", notification.pk, error)
-            else:
-                notification.status = SloNotification.Status.SENT
-                notification.sent_at = timezone.now()
-                notification.last_error = ""
-                sent += 1
-            notification.save()
-    return sent, failed
+    return outbox_drain(
+        SloNotification.objects.select_related("alert__slo__service"),
+        _deliver,
+        "SLO notification",
+    )
