@@ -12,7 +12,6 @@ from werkzeug import Response
 
 from pipelines.models import RawEvent
 from pipelines.signals import records_stored
-from portal.celery import app
 from reporting.alerts import MAX_ATTEMPTS
 from reporting.slos.models import Slo, SloAlert, SloNotification
 from reporting.slos.services import slo_create, slo_update, slos_evaluate
@@ -28,11 +27,11 @@ def webhook(httpserver):
 
 
 @pytest.fixture
-def eager():
-    """Celery runs queued tasks in-process, as a worker would."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
+def eager(settings):
+    """Celery runs queued tasks in-process, as a worker would. Through Django's settings, which
+    the Celery app reads live: setting ``app.conf`` directly would shadow them for every later
+    test (the browser journeys' eager sync among them)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 def _availability(org, service, **fields) -> Slo:
