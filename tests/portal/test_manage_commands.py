@@ -3,14 +3,13 @@ with DATABASE_URL and REDIS_URL set it starts nothing."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import psutil
 import pytest
 from django.conf import settings
 
-from tests.processes import manage, process_env
+from tests.processes import manage, process_env, run_stopping
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +26,10 @@ def test_a_lone_command_starts_the_servers_and_stops_them_at_exit(tmp_path):
     home = tmp_path / "home"
     env = process_env(drop=frozenset({"DATABASE_URL", "REDIS_URL"}), FLIGHTDECK_HOME=str(home))
 
-    result = subprocess.run(
+    result = run_stopping(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=settings.BASE_DIR,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=300,  # initdb and every migration, on a busy 2-core runner
     )
 
