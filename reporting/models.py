@@ -259,9 +259,10 @@ class Alert(models.Model):
         return self.message
 
 
-class AlertNotification(models.Model):
-    """The outbox: each alert is notified once per channel when it opens and once when it
-    resolves; failed sends are retried on the next evaluation, up to MAX_ATTEMPTS."""
+class OutboxNotification(models.Model):
+    """An outbox row: an alert notified once per channel when it opens and once when it
+    resolves; a failed send is retried on the next evaluation, up to MAX_ATTEMPTS
+    (``reporting.alerts.outbox_drain`` sends them). Subclasses add the ``alert``."""
 
     class Event(models.TextChoices):
         FIRING = "firing", "firing"
@@ -276,7 +277,6 @@ class AlertNotification(models.Model):
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
     event = models.CharField(max_length=10, choices=Event.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -286,15 +286,24 @@ class AlertNotification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.event} by {self.channel}: {self.status}"
+
+
+class AlertNotification(OutboxNotification):
+    """The metric alerts' outbox."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+
+    class Meta:
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["alert", "event", "channel"], name="alertnotification_once"
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.alert_id} {self.event} by {self.channel}: {self.status}"
 
 
 class StatusReport(models.Model):

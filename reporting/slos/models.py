@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 
+from reporting.models import OutboxNotification  # defined before reporting.models imports us
 from reporting.slos import budget
 
 
@@ -166,31 +167,10 @@ class SloAlert(models.Model):
         return self.message
 
 
-class SloNotification(models.Model):
-    """The outbox: each alert is notified once per channel when it opens and once when it
-    resolves; a failed send is retried on the next evaluation, up to MAX_ATTEMPTS."""
-
-    class Event(models.TextChoices):
-        FIRING = "firing", "firing"
-        RESOLVED = "resolved", "resolved"
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "email"
-        WEBHOOK = "webhook", "webhook"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "pending"
-        SENT = "sent", "sent"
-        FAILED = "failed", "failed"
+class SloNotification(OutboxNotification):
+    """The SLO alerts' outbox."""
 
     alert = models.ForeignKey(SloAlert, on_delete=models.CASCADE, related_name="notifications")
-    event = models.CharField(max_length=10, choices=Event.choices)
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -207,9 +187,6 @@ class SloNotification(models.Model):
                 name="slonotification_pending",
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.alert_id} {self.event} by {self.channel}: {self.status}"
 
 
 # Signal receivers (incidents changed -> evaluate) and the Celery tasks they queue.
