@@ -23,9 +23,9 @@ from portal.api import SLUG_PATTERN, RoleWritePermission
 from portal.models import Team
 from portal.strict_fields import (
     KnownFields,
-    StrictChoiceField,
     StrictModelSerializer,
     StrictSlugField,
+    named_choice_field,
 )
 from roadmap import services
 from roadmap.filtersets import InitiativeFilterSet, quarter_of
@@ -49,18 +49,9 @@ VersionStatus = RoadmapVersion.Status
 # --- shared by the roadmap's API modules --------------------------------------------------
 
 
-def _named_enum(name: str, choices):
-    """A strict choice whose enum is the schema component ``name``: several resources have a
-    ``status``, and drf-spectacular would otherwise name each set by a hash (and warn)."""
-    schema = {"type": "string", "enum": list(choices.values)}
-    return extend_schema_field(schema, component_name=name)(
-        type(name.removesuffix("Enum") + "Field", (StrictChoiceField,), {})
-    )
-
-
-InitiativeStatusField = _named_enum("InitiativeStatusEnum", Initiative.Status)
-DeliverableStatusField = _named_enum("DeliverableStatusEnum", Deliverable.Status)
-VersionStatusField = _named_enum("RoadmapVersionStatusEnum", RoadmapVersion.Status)
+InitiativeStatusField = named_choice_field("InitiativeStatusEnum", Initiative.Status)
+DeliverableStatusField = named_choice_field("DeliverableStatusEnum", Deliverable.Status)
+VersionStatusField = named_choice_field("RoadmapVersionStatusEnum", RoadmapVersion.Status)
 
 
 def _users():

@@ -17,6 +17,15 @@ from rest_framework.response import Response
 from pipelines.change_requests import selectors, services
 from pipelines.change_requests.filtersets import ChangeRequestFilterSet
 from pipelines.change_requests.linking import KEY_URL_PATTERN, parse_key
+from pipelines.change_requests.serializers import (
+    ChangeRequestChangeSerializer,
+    ChangeRequestDeliveredBySerializer,
+    ChangeRequestDeploymentSerializer,
+    ChangeRequestMomentSerializer,
+    ChangeRequestPathStepSerializer,
+    CustomerLeadTimeQuerySerializer,
+    TeamCustomerLeadTimeSerializer,
+)
 from pipelines.models import ChangeRequest
 from portal.access import access_for, visible_services, visible_teams
 from portal.api import RoleWritePermission
@@ -24,83 +33,13 @@ from portal.models import Role, Service, Team
 from portal.strict_fields import (
     KnownFields,
     StrictCharField,
-    StrictChoiceField,
     StrictModelSerializer,
+    named_choice_field,
 )
 
-
-def _named_enum(name: str, choices):
-    """A strict choice whose enum is the schema component ``name`` (as roadmap.api does):
-    several resources have a ``status`` or a ``value``; unnamed, drf-spectacular would name each
-    set by a hash and warn."""
-    schema = {"type": "string", "enum": list(choices.values)}
-    return extend_schema_field(schema, component_name=name)(
-        type(name.removesuffix("Enum") + "Field", (StrictChoiceField,), {})
-    )
-
-
-StatusField = _named_enum("ChangeRequestStatusEnum", ChangeRequest.Status)
-ValueField = _named_enum("ChangeRequestValueEnum", ChangeRequest.Value)
-UrgencyField = _named_enum("ChangeRequestUrgencyEnum", ChangeRequest.Urgency)
-
-
-# --- output pieces ----------------------------------------------------------------------------
-
-
-class ChangeRequestDeliveredBySerializer(serializers.Serializer):
-    external_id = serializers.CharField()
-    service = serializers.CharField(source="service.slug")
-    environment = serializers.CharField(source="environment.slug")
-    finished_at = serializers.DateTimeField()
-
-
-class ChangeRequestChangeSerializer(serializers.Serializer):
-    service = serializers.CharField(source="record.service.slug")
-    sha = serializers.CharField(source="record.sha")
-    title = serializers.CharField(source="record.title")
-    pull_request = serializers.CharField(source="record.pull_request")
-    committed_at = serializers.DateTimeField(source="record.committed_at")
-    url = serializers.CharField(source="record.url")
-    by_key = serializers.BooleanField(help_text="Its title or pull request mentions the key.")
-    by_hand = serializers.BooleanField(help_text="Linked by hand.")
-
-
-class ChangeRequestDeploymentSerializer(serializers.Serializer):
-    service = serializers.CharField(source="record.service.slug")
-    environment = serializers.CharField(source="record.environment.slug")
-    external_id = serializers.CharField(source="record.external_id")
-    sha = serializers.CharField(source="record.sha")
-    ref = serializers.CharField(source="record.ref")
-    status = serializers.CharField(source="record.status")
-    finished_at = serializers.DateTimeField(source="record.finished_at", allow_null=True)
-    url = serializers.CharField(source="record.url")
-    by_key = serializers.BooleanField(
-        help_text="Its ref or one of its changes mentions the key (since the request exists)."
-    )
-    by_hand = serializers.BooleanField(help_text="Linked by hand, or carries a hand-linked change.")
-
-
-class ChangeRequestPathStepSerializer(serializers.Serializer):
-    environment = serializers.CharField(source="environment.slug")
-    name = serializers.CharField(source="environment.name")
-    is_production = serializers.BooleanField(source="environment.is_production")
-    reached_at = serializers.DateTimeField(
-        allow_null=True, help_text="First successful deployment carrying it there (null: not yet)."
-    )
-    service = serializers.CharField(source="deployment.service.slug", allow_null=True, default=None)
-    deployment = serializers.CharField(
-        source="deployment.external_id", allow_null=True, default=None
-    )
-    sha = serializers.CharField(source="deployment.sha", allow_null=True, default=None)
-    deployments = serializers.IntegerField(
-        source="count", help_text="Successful deployments carrying it there."
-    )
-
-
-class ChangeRequestMomentSerializer(serializers.Serializer):
-    at = serializers.DateTimeField(allow_null=True)
-    what = serializers.CharField()
-    detail = serializers.CharField()
+StatusField = named_choice_field("ChangeRequestStatusEnum", ChangeRequest.Status)
+ValueField = named_choice_field("ChangeRequestValueEnum", ChangeRequest.Value)
+UrgencyField = named_choice_field("ChangeRequestUrgencyEnum", ChangeRequest.Urgency)
 
 
 # --- the resource -----------------------------------------------------------------------------
@@ -237,42 +176,6 @@ class ChangeRequestLinkSerializer(KnownFields, serializers.Serializer):
                 service=service, external_id=attrs["deployment"]
             )
         }
-
-
-class CustomerLeadTimeQuerySerializer(KnownFields, serializers.Serializer):
-    months = serializers.IntegerField(
-        required=False, default=6, min_value=1, max_value=24, help_text="Calendar months."
-    )
-    team = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Team.objects.none(), required=False, help_text="Team slug."
-    )
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["team"].queryset = visible_teams(request.user)
-        return fields
-
-
-class CustomerLeadTimeCellSerializer(serializers.Serializer):
-    start = serializers.DateField(source="window.start")
-    end = serializers.DateField(source="window.end")
-    requests = serializers.IntegerField(help_text="Requests delivered in the period.")
-    customer_lead_time_median = serializers.FloatField(
-        source="customer_median", allow_null=True, help_text="Seconds."
-    )
-    dora_lead_time_median = serializers.FloatField(
-        source="dora_median", allow_null=True, help_text="Lead time for changes, seconds."
-    )
-    dora_changes = serializers.IntegerField()
-
-
-class TeamCustomerLeadTimeSerializer(serializers.Serializer):
-    team = serializers.CharField(source="team.slug")
-    name = serializers.CharField(source="team.name")
-    total = CustomerLeadTimeCellSerializer()
-    months = CustomerLeadTimeCellSerializer(many=True)
 
 
 class WritePermission(RoleWritePermission):

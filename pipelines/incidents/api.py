@@ -29,30 +29,20 @@ from pipelines.models import IncidentEvent, IncidentStatus, PostIncidentReview, 
 from portal.access import access_for, visible_services, visible_teams
 from portal.api import RoleWritePermission
 from portal.models import Service, Team
-from portal.strict_fields import KnownFields, StrictCharField, StrictChoiceField
+from portal.strict_fields import KnownFields, StrictCharField, StrictChoiceField, named_choice_field
 
 User = get_user_model()
 
 
-def _named_enum(name: str, choices):
-    """A strict choice whose enum is the schema component ``name`` (as roadmap.api does):
-    several resources have a ``status`` or a ``kind``; unnamed, drf-spectacular would name each
-    set by a hash and warn."""
-    schema = {"type": "string", "enum": list(choices.values)}
-    return extend_schema_field(schema, component_name=name)(
-        type(name.removesuffix("Enum") + "Field", (StrictChoiceField,), {})
-    )
-
-
-SeverityField = _named_enum("IncidentSeverityEnum", Severity)
+SeverityField = named_choice_field("IncidentSeverityEnum", Severity)
 # Read: "" until triaged (the push API's incidents, tools without a severity).
 SeverityOrBlankField = extend_schema_field(
     {"type": "string", "enum": [*Severity.values, ""]},
     component_name="IncidentSeverityOrBlankEnum",
 )(type("SeverityOrBlankField", (StrictChoiceField,), {}))
-IncidentStatusField = _named_enum("IncidentStatusEnum", IncidentStatus)
-EventKindField = _named_enum("IncidentEventKindEnum", IncidentEvent.Kind)
-ReviewStatusField = _named_enum("PostIncidentReviewStatusEnum", PostIncidentReview.Status)
+IncidentStatusField = named_choice_field("IncidentStatusEnum", IncidentStatus)
+EventKindField = named_choice_field("IncidentEventKindEnum", IncidentEvent.Kind)
+ReviewStatusField = named_choice_field("PostIncidentReviewStatusEnum", PostIncidentReview.Status)
 
 
 class WritePermission(RoleWritePermission):

@@ -24,19 +24,24 @@ from pipelines.incidents.api import (
     SeverityField,
     SeverityOrBlankField,
     WritePermission,
-    _named_enum,
 )
 from pipelines.incidents.filtersets import PostIncidentReviewFilterSet, ReviewActionFilterSet
 from pipelines.models import Incident, PostIncidentReview, ReviewAction, ReviewPolicy, Severity
 from portal.access import require_lead, visible_teams
 from portal.models import Team
-from portal.strict_fields import KnownFields, StrictCharField, StrictIntegerField, StrictSlugField
+from portal.strict_fields import (
+    KnownFields,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSlugField,
+    named_choice_field,
+)
 from roadmap.models import Roadmap, Theme
 from training.models import Skill, TrainingItem
 
 User = get_user_model()
-ActionStatusField = _named_enum("ReviewActionStatusEnum", ReviewAction.Status)
-TrainingKindField = _named_enum("ReviewActionTrainingKindEnum", TrainingItem.Kind)
+ActionStatusField = named_choice_field("ReviewActionStatusEnum", ReviewAction.Status)
+TrainingKindField = named_choice_field("ReviewActionTrainingKindEnum", TrainingItem.Kind)
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -31,25 +31,15 @@ from portal.models import Role
 from portal.strict_fields import (
     KnownFields,
     StrictCharField,
-    StrictChoiceField,
     StrictIntegerField,
     StrictModelSerializer,
     StrictSlugField,
+    named_choice_field,
 )
 
-
-def _named_enum(name: str, choices):
-    """A strict choice whose enum is the schema component ``name`` (several resources have a
-    ``status``, ``kind`` or ``outcome``; unnamed, drf-spectacular names each set by a hash)."""
-    schema = {"type": "string", "enum": list(choices.values)}
-    return extend_schema_field(schema, component_name=name)(
-        type(name.removesuffix("Enum") + "Field", (StrictChoiceField,), {})
-    )
-
-
-RuleKindField = _named_enum("PolicyRuleKindEnum", RuleKind)
-OutcomeField = _named_enum("RuleOutcomeEnum", RuleResult.Outcome)
-WaiverStatusField = _named_enum("WaiverStatusEnum", Waiver.Status)
+RuleKindField = named_choice_field("PolicyRuleKindEnum", RuleKind)
+OutcomeField = named_choice_field("RuleOutcomeEnum", RuleResult.Outcome)
+WaiverStatusField = named_choice_field("WaiverStatusEnum", Waiver.Status)
 
 
 class Writes:

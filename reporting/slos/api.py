@@ -25,29 +25,20 @@ from portal.strict_fields import (
     KnownFields,
     StrictBooleanField,
     StrictCharField,
-    StrictChoiceField,
     StrictFloatField,
     StrictIntegerField,
     StrictModelSerializer,
     StrictURLField,
+    named_choice_field,
 )
 from reporting.slos import selectors, services
 from reporting.slos.models import Slo
 
-
-def _named_enum(name: str, choices):
-    """A strict choice whose enum is the schema component ``name``."""
-    schema = {"type": "string", "enum": list(choices.values)}
-    return extend_schema_field(schema, component_name=name)(
-        type(name.removesuffix("Enum") + "Field", (StrictChoiceField,), {})
-    )
-
-
-SloKindField = _named_enum("SloKindEnum", Slo.Kind)
-MeasurementField = _named_enum("SloMeasurementEnum", Slo.Measurement)
-QueryResultField = _named_enum("SloQueryResultEnum", Slo.QueryResult)
-LevelField = _named_enum("SloLevelEnum", Slo.Level)
-SeverityField = _named_enum("SloSeverityEnum", Severity)
+SloKindField = named_choice_field("SloKindEnum", Slo.Kind)
+MeasurementField = named_choice_field("SloMeasurementEnum", Slo.Measurement)
+QueryResultField = named_choice_field("SloQueryResultEnum", Slo.QueryResult)
+LevelField = named_choice_field("SloLevelEnum", Slo.Level)
+SeverityField = named_choice_field("SloSeverityEnum", Severity)
 
 
 class SloFilterSet(ScopedFilterSet):
