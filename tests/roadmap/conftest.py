@@ -28,3 +28,24 @@ def deliverable(org, initiative, service):
             {"name": "Runbook reviewed"},
         ],
     )  # fmt: skip
+
+
+# API clients of the org fixture's people (tests/conftest.py).
+@pytest.fixture
+def lee(org, api_client_for):
+    return api_client_for(org.users["lee"])
+
+
+@pytest.fixture
+def mo(org, api_client_for):
+    return api_client_for(org.users["mo"])
+
+
+@pytest.fixture
+def sam(org, api_client_for):
+    return api_client_for(org.users["sam"])
+
+
+@pytest.fixture
+def sue_client(sue, api_client_for):
+    return api_client_for(sue)
