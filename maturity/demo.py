@@ -11,6 +11,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from maturity import actions as maturity_actions
 from maturity import services
 from maturity.catalogue import parse_model
 from maturity.management.commands.maturity_import import DEFAULT
@@ -93,12 +94,12 @@ def load() -> None:
     # Lee aims at level 3 everywhere, 4 on the keys the DORA numbers hang on.
     keys = list(model.capabilities.values_list("key", flat=True))
     core = {"continuous-integration", "deployment-automation", "monitoring-and-observability"}
-    services.targets_set(
+    maturity_actions.targets_set(
         actor=lee, model=model, levels={key: 4 if key in core else 3 for key in keys}
     )
     mobile = Team.objects.filter(name="Mobile").first()
     if mobile is not None:
-        services.action_create(
+        maturity_actions.action_create(
             actor=lee,
             team=mobile,
             capability_key="monitoring-and-observability",

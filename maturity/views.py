@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from maturity import actions as maturity_actions
 from maturity import services
 from maturity.charts import radar_html, trend_html
 from maturity.forms import ActionForm, AssessmentStartForm, RatingsForm, ReviewForm, TargetsForm
@@ -208,7 +209,7 @@ def _plan_action(request, teams, data) -> None:
         owner = get_user_model().objects.filter(username=data["owner"]).first()
         if owner is None:
             raise ApplicationError("No such person.", {"owner": ["No such person."]})
-    services.action_create(
+    maturity_actions.action_create(
         actor=request.user,
         team=team,
         capability_key=data["capability_key"],
@@ -237,7 +238,7 @@ def maturity_gaps(request):
     if request.method == "POST":
         try:
             if which == "targets" and form.is_valid():
-                services.targets_set(actor=request.user, model=model, levels=form.levels())
+                maturity_actions.targets_set(actor=request.user, model=model, levels=form.levels())
                 messages.success(request, "Targets saved.")
                 return redirect(request.get_full_path())
             if which == "action" and action_form.is_valid():
@@ -249,7 +250,7 @@ def maturity_gaps(request):
                     ImprovementAction.objects.filter(team__in=teams), pk=request.POST.get("action")
                 )
                 status = request.POST.get("status", "")
-                services.action_set_status(actor=request.user, action=action, status=status)
+                maturity_actions.action_set_status(actor=request.user, action=action, status=status)
                 messages.success(request, f"Marked {status}: {action.title}")
                 return redirect(request.get_full_path())
         except ApplicationError as error:

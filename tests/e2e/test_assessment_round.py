@@ -10,6 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from maturity import actions as maturity_actions
 from maturity import services
 from maturity.catalogue import parse_model
 from maturity.management.commands.maturity_import import DEFAULT
@@ -36,7 +37,7 @@ def data_team(transactional_db):
     lee = UserFactory(username="lee", first_name="Lee", last_name="Chen")
     MembershipFactory(user=lee, team=None, role=Role.LEAD)
     model = services.model_import(actor=lee, spec=parse_model(DEFAULT.read_text(encoding="utf-8")))
-    services.targets_set(actor=lee, model=model, levels={"monitoring-and-observability": 4})
+    maturity_actions.targets_set(actor=lee, model=model, levels={"monitoring-and-observability": 4})
     training.skill_create(
         actor=lee,
         slug="observability",

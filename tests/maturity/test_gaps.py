@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from maturity import actions as maturity_actions
 from maturity import services
 from maturity.catalogue import parse_model
 from maturity.models import ImprovementAction, TargetLevel
@@ -35,7 +36,7 @@ def reviewed(org):
 def test_gaps_are_the_levels_below_target_largest_first(org, reviewed):
     """Targets 4 and 3: deployment automation 2 -> 4 is a gap of 2; learning culture 4 >= 3
     is none."""
-    services.targets_set(
+    maturity_actions.targets_set(
         actor=org.users["lee"],
         model=reviewed,
         levels={"deployment-automation": 4, "learning-culture": 3},
@@ -50,11 +51,15 @@ def test_gaps_are_the_levels_below_target_largest_first(org, reviewed):
 
 def test_only_leads_set_targets_and_only_levels_of_the_model(org, reviewed):
     with pytest.raises(PermissionDenied):
-        services.targets_set(actor=org.users["mo"], model=reviewed, levels={"learning-culture": 3})
+        maturity_actions.targets_set(
+            actor=org.users["mo"], model=reviewed, levels={"learning-culture": 3}
+        )
     with pytest.raises(ApplicationError):
-        services.targets_set(actor=org.users["lee"], model=reviewed, levels={"nope": 3})
+        maturity_actions.targets_set(actor=org.users["lee"], model=reviewed, levels={"nope": 3})
     with pytest.raises(ApplicationError):
-        services.targets_set(actor=org.users["lee"], model=reviewed, levels={"learning-culture": 9})
+        maturity_actions.targets_set(
+            actor=org.users["lee"], model=reviewed, levels={"learning-culture": 9}
+        )
     assert not TargetLevel.objects.exists()
 
 
@@ -93,7 +98,7 @@ def test_the_gaps_page_plans_an_action(client_for, org, reviewed):
 
 
 def test_actions_get_an_owner_from_the_team_and_are_marked_done(client_for, org, reviewed):
-    services.targets_set(
+    maturity_actions.targets_set(
         actor=org.users["lee"], model=reviewed, levels={"deployment-automation": 4}
     )
     mo = client_for("mo")
@@ -132,4 +137,4 @@ def test_actions_get_an_owner_from_the_team_and_are_marked_done(client_for, org,
         == 403
     )
     with pytest.raises(ApplicationError):
-        services.action_set_status(actor=org.users["mo"], action=action, status="maybe")
+        maturity_actions.action_set_status(actor=org.users["mo"], action=action, status="maybe")

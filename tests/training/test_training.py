@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from maturity import actions as maturity_actions
 from maturity import services as maturity
 from maturity.catalogue import parse_model
 from portal.exceptions import ApplicationError, ConflictError
@@ -66,7 +67,7 @@ def test_needs_come_from_the_matrix_and_from_maturity_gaps(org, skills):
         changes={"deployment-automation": {"level": 2}, "learning-culture": {"level": 3}},
     )
     maturity.assessment_submit(actor=mo, assessment=round_)
-    maturity.targets_set(actor=lee, model=model, levels={"deployment-automation": 4})
+    maturity_actions.targets_set(actor=lee, model=model, levels={"deployment-automation": 4})
 
     needs = [
         (n.skill.slug, n.user and n.user.username, n.reasons) for n in training_needs(org.checkout)

@@ -8,7 +8,7 @@ incident.
 
 Actions have an owner, a team and a due date; open past their due date they are overdue. An
 action can become a roadmap initiative (leads: roadmap.services.initiative_create), a
-maturity improvement action (the team: maturity.services.action_create) or a training item in
+maturity improvement action (the team: maturity.actions.action_create) or a training item in
 the team's plan for the quarter of its due date (leads: training.services.item_add; the plan
 is created with no budget when the team has none for that quarter). The new object is created
 by its app's own service, with that app's rules, and linked to the action in the same
@@ -28,6 +28,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from maturity import actions as maturity_actions
 from maturity import services as maturity_services
 from maturity.models import Capability, quarter_of
 from pipelines.incidents.services.incidents import may_respond
@@ -284,7 +285,7 @@ def action_to_improvement_action(*, actor, action: ReviewAction, capability_key:
     owner = action.owner
     if owner is not None and not maturity_services.can_fill(owner, action.team):
         owner = None
-    improvement = maturity_services.action_create(
+    improvement = maturity_actions.action_create(
         actor=actor,
         team=action.team,
         capability_key=capability_key,
