@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format bench chromium pango clean-data
+.PHONY: run test lint format bench soak chromium pango clean-data
 
 run: $(INSTALLED) pango
 	$(BIN)/python manage.py serve
@@ -22,6 +22,10 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks
+
+# The long reliability runs (docs/reliability.md): repeated worker kills and the 10-minute load test.
+soak: $(INSTALLED)
+	$(BIN)/pytest tests/soak -m soak -s $(ARGS)
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -7,9 +7,11 @@ import platform
 import subprocess
 import sys
 
-from benchmarks import api_lists, ci_backfill, dora_metrics, startup, webhook_intake
+from benchmarks import api_lists, ci_backfill, dora_metrics, load, startup, webhook_intake
 
 BENCHMARKS = [startup, api_lists, ci_backfill, webhook_intake, dora_metrics]
+# Named only: the 10-minute load test runs in `make soak` (docs/reliability.md).
+ON_REQUEST = [load]
 # Each benchmark runs in its own interpreter: several set Django up in-process on their own
 # throwaway database, and one process can only do that once.
 CHILD = "import json; from {module} import run; print('\\n' + {marker!r} + json.dumps(run()))"
@@ -45,8 +47,8 @@ def _rows(module: str) -> list[list[str]]:
 
 def main() -> None:
     """``python -m benchmarks [name ...]``: all benchmarks, or those named (e.g. ci_backfill)."""
-    names = {module.__name__.rsplit(".", 1)[-1]: module.__name__ for module in BENCHMARKS}
-    chosen = sys.argv[1:] or list(names)
+    names = {m.__name__.rsplit(".", 1)[-1]: m.__name__ for m in BENCHMARKS + ON_REQUEST}
+    chosen = sys.argv[1:] or [m.__name__.rsplit(".", 1)[-1] for m in BENCHMARKS]
     unknown = [name for name in chosen if name not in names]
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(names)}")

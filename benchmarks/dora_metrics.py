@@ -53,10 +53,11 @@ _GENERATE = [
     """,
     """
     INSERT INTO pipelines_incident (source_id, external_id, service_id, title, opened_at,
-        resolved_at, url, updated_at)
+        resolved_at, url, updated_at, severity, status, summary, labels)
     SELECT %(source)s, 'i' || d.id, d.service_id, 'incident',
         d.finished_at + (d.id %% 360) * interval '1 minute',
-        d.finished_at + (d.id %% 360 + 20 + d.id %% 1400) * interval '1 minute', '', now()
+        d.finished_at + (d.id %% 360 + 20 + d.id %% 1400) * interval '1 minute', '', now(),
+        '', 'resolved', '', '{}'
     FROM pipelines_deployment d
     WHERE d.id %% (%(deployments)s / %(incidents)s) = 1
     """,
@@ -74,7 +75,10 @@ _GENERATE = [
 ]
 
 
-def _generate(now: datetime) -> dict:
+def _generate(
+    now: datetime, *, deployments: int = DEPLOYMENTS, incidents: int = INCIDENTS, runs: int = RUNS
+) -> dict:
+    """The data set in SQL; the load test (benchmarks/load.py) reuses it at a smaller size."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -103,10 +107,10 @@ def _generate(now: datetime) -> dict:
         "staging": staging.pk,
         "since": now - timedelta(days=DAYS),
         "days": DAYS,
-        "deployments": DEPLOYMENTS,
+        "deployments": deployments,
         "changes_per_deployment": CHANGES_PER_DEPLOYMENT,
-        "incidents": INCIDENTS,
-        "runs": RUNS,
+        "incidents": incidents,
+        "runs": runs,
     }
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
