@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -132,7 +133,8 @@ class MaturityModelViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         edited = services.model_edit(actor=request.user, model=model, spec=spec)
         return Response(self.get_serializer(_models().get(pk=edited.pk)).data)
 
-    @extend_schema(responses={(200, "application/yaml"): str})
+    # The YAML document is a mapping (schemathesis parses YAML answers as data).
+    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def yaml(self, request, slug=None):
         return HttpResponse(dump_model(self.get_object()), content_type="application/yaml")
@@ -187,7 +189,9 @@ class AssessmentSerializer(StrictModelSerializer):
     model_version = serializers.IntegerField(
         write_only=True, required=False, min_value=1, help_text="Default: the latest version."
     )
-    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, default=None)
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", read_only=True, default=None, allow_null=True
+    )
     ratings = RatingSerializer(many=True, read_only=True)
 
     class Meta:
@@ -286,10 +290,11 @@ class AssessmentViewSet(
     @extend_schema(request=ReviewSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request, slug=None):
+        assessment = self.get_object()  # before the body: another team's is a 404, never a 400
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         assessment = services.assessment_review(
-            actor=request.user, assessment=self.get_object(), **body.validated_data
+            actor=request.user, assessment=assessment, **body.validated_data
         )
         return self._answer(assessment)
 

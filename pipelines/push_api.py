@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -35,6 +38,18 @@ class VisibleServiceMixin:
         return fields
 
 
+class ReportedDateTimeField(serializers.DateTimeField):
+    """Required in a push, but null when read back from a connector that did not report it."""
+
+
+class ReportedDateTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = ReportedDateTimeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = build_basic_type(OpenApiTypes.DATETIME)
+        return {**schema, "nullable": True} if direction == "response" else schema
+
+
 class DeploymentSerializer(VisibleServiceMixin, serializers.ModelSerializer):
     """Push: the deployment and the changes it brought; a repeat of ``external_id`` (per
     service) updates it. Environments not seen before are created."""
@@ -42,7 +57,7 @@ class DeploymentSerializer(VisibleServiceMixin, serializers.ModelSerializer):
     service = serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.none())
     environment = StrictCharField(max_length=100, source="environment.name")
     status = serializers.ChoiceField(choices=["success", "failure"])
-    started_at = serializers.DateTimeField()
+    started_at = ReportedDateTimeField()
     finished_at = serializers.DateTimeField()
     sha = StrictCharField(max_length=64, allow_blank=True)
     is_rework = StrictBooleanField(required=False, default=False)

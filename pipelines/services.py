@@ -14,6 +14,7 @@ from pipelines.connectors.base import ChangeRecord, DeploymentRecord, RunStatus
 from pipelines.models import CISource, Deployment, Incident, Severity, SyncRun
 from pipelines.records import records_apply
 from pipelines.signals import records_stored
+from portal import outbound
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError
 from portal.models import Service
@@ -41,13 +42,17 @@ PUSH_SOURCE_SLUG = "push-api"
 
 
 def _check_base_url(url: str) -> None:
-    # Outbound requests go only to this URL (the HTTP client enforces the origin), and only
-    # over HTTP(S): no file://, ftp:// or gopher:// tricks.
+    # Outbound requests go only to this URL (the HTTP client enforces the origin), only over
+    # HTTP(S) (no file://, ftp:// or gopher:// tricks), and only to public addresses unless the
+    # settings allow private ones (the SSRF guard, checked again at every connection).
     if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
         raise ApplicationError(
             "Invalid base URL.",
             extra={"base_url": ["Use an http:// or https:// URL of the CI server's API."]},
         )
+    problem = outbound.url_problem(url)
+    if problem is not None:
+        raise ApplicationError("Refused base URL.", extra={"base_url": [problem]})
 
 
 def _check_min_severity(value: str) -> None:

@@ -8,18 +8,21 @@
    the backfill window), storing raw events in batches and normalising them; after each batch,
    save the cursors together with what they cover, so a stop resumes where it was.
 3. A permanent error (bad token, missing repository) marks that repository and the others go on;
-   a rate limit pauses the sync until the reset; a transient error is raised for Celery to retry.
+   a rate limit pauses the sync until the reset; a transient error (the database connection
+   lost too) is raised for Celery to retry.
 4. Write the outcome to the source in one UPDATE and release the lock.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,7 +34,7 @@ from pipelines.connectors.base import (
     SourceOptions,
     connector_class,
 )
-from pipelines.connectors.http import ConnectorError, RateLimited, SourceHttp
+from pipelines.connectors.http import DEFAULT_TIMEOUT, ConnectorError, RateLimited, SourceHttp
 from pipelines.ingest import rawevents_process, rawevents_store_items
 from pipelines.models import CISource, SyncRun
 from pipelines.policies.evaluation import policies_evaluate_after_sync
@@ -42,6 +45,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 6  # the first delivery and pipelines.tasks.source_sync_task's 5 retries
 LOCK_NAMESPACE = 4_021  # first key of pg_try_advisory_lock(int, int): "source sync" locks
+DATABASE_WAIT_SECONDS = 10  # to record a lost database connection on the run before retrying
 
 
 class TransientSyncError(Exception):
@@ -113,10 +117,41 @@ def source_sync(
             sync_run.save(update_fields=["status", "finished_at", "message"])
         # else: a redelivery of this very sync while its first delivery still runs: leave it.
         return None
+    connection_lost = False
     try:
         return _run(source, sync_run, full, on_progress)
+    except (OperationalError, InterfaceError) as error:
+        # Postgres restarted or failed over mid-sync: the session, and the lock with it, may be
+        # gone; committed batches and their cursors are kept. Say so, and let Celery retry.
+        connection_lost = connection.connection is None or not connection.is_usable()
+        if connection_lost:
+            connection.close()  # Django would not reconnect a broken one inside this task
+        raise TransientSyncError(_database_failed(sync_run, error, connection_lost)) from error
     finally:
-        source_release(source=source)
+        if not connection_lost:
+            source_release(source=source)
+
+
+def _database_failed(sync_run: SyncRun, error: Exception, connection_lost: bool) -> str:
+    """Record the failure on the run on a new connection, waiting a few seconds for the database
+    to come back (else the retry finds the run as it was); return it as one readable line."""
+    first_line = (str(error).strip() or type(error).__name__).splitlines()[0]
+    what = "the database connection was lost" if connection_lost else "a database error"
+    reason = f"{what} ({first_line})"
+    retried = sync_run.trigger != "command"  # a foreground command has no retry
+    for _ in range(DATABASE_WAIT_SECONDS * 2):  # a restart takes a second or two
+        try:
+            SyncRun.objects.filter(pk=sync_run.pk).update(
+                status=SyncRun.Status.QUEUED if retried else SyncRun.Status.FAILED,
+                finished_at=None if retried else timezone.now(),
+                message=f"will retry: {reason}" if retried else reason,
+            )
+            return reason
+        except (OperationalError, InterfaceError):
+            connection.close()
+            time.sleep(0.5)
+    logger.warning("sync run %s: %s; the database is still down", sync_run.pk, reason)
+    return reason
 
 
 def _run(source: CISource, sync_run: SyncRun, full: bool, on_progress) -> SyncRun:
@@ -206,7 +241,11 @@ def _build_connector(source: CISource, state: dict):
         connector_type.auth_headers(source.get_token()) if source.has_token else ({}, None)
     )
     http = SourceHttp(
-        source.base_url, headers=headers, auth=auth, etags=state.setdefault("etags", {})
+        source.base_url,
+        headers=headers,
+        auth=auth,
+        etags=state.setdefault("etags", {}),
+        timeout=(DEFAULT_TIMEOUT[0], settings.CI_READ_TIMEOUT),
     )
     options = SourceOptions(
         backfill_days=source.backfill_days,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -20,7 +21,9 @@ WEBHOOK_SWEEP_AFTER_SECONDS = 120
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(TransientSyncError,),
+    # A database error outside the sync proper (the task starting while Postgres restarts) is
+    # retried too; inside it, source_sync turns it into a TransientSyncError.
+    autoretry_for=(TransientSyncError, OperationalError, InterfaceError),
     retry_backoff=30,
     retry_backoff_max=600,
     retry_jitter=True,

@@ -15,6 +15,7 @@ from poc import decisions, services
 from poc.filtersets import PocFilterSet
 from poc.models import Evidence, FollowUp, Outcome, Poc, Quadrant
 from poc.selectors import score_summary, visible_pocs
+from portal.access import visible_teams
 from portal.api import SLUG_PATTERN
 from portal.models import Service, Team
 from portal.strict_fields import StrictModelSerializer
@@ -73,7 +74,7 @@ class PocSerializer(StrictModelSerializer):
     score = serializers.SerializerMethodField()
     evidence = EvidenceSerializer(many=True, read_only=True)
     decision = serializers.SerializerMethodField()
-    radar_entry = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    radar_entry = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -85,6 +86,14 @@ class PocSerializer(StrictModelSerializer):
             "score", "evidence", "decision", "radar_entry", "created_at",
         ]  # fmt: skip
         read_only_fields = ["slug", "status", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            # A team the caller cannot see is an unknown slug: 400, with no hint that it exists.
+            fields["team"].queryset = visible_teams(request.user)
+        return fields
 
     def get_score(self, poc) -> dict:
         summary = score_summary(poc)
@@ -265,10 +274,10 @@ class PocViewSet(
     @extend_schema(request=DecideSerializer, responses={200: PocSerializer})
     @action(detail=True, methods=["post"])
     def decide(self, request, slug=None):
+        poc = self.get_object()  # before the body: another team's POC is a 404, never a 400
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        poc = self.get_object()
         decisions.poc_decide(
             actor=request.user,
             poc=poc,
@@ -284,9 +293,9 @@ class PocViewSet(
     @action(detail=True, methods=["put"])
     def criteria(self, request, slug=None):
         """Replace the criteria and their weights (until the first evaluation)."""
+        poc = self.get_object()  # before the body: another team's POC is a 404, never a 400
         body = CriterionSerializer(data=request.data, many=True)
         body.is_valid(raise_exception=True)
-        poc = self.get_object()
         criteria = [(c["key"], c["name"], c["weight"]) for c in body.validated_data]
         services.criteria_set(actor=request.user, poc=poc, criteria=criteria)
         return self._answer(poc)
@@ -323,11 +332,11 @@ class PocViewSet(
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser])
     def evidence(self, request, slug=None):
         """A link, a measured result, or a file (multipart field ``file``)."""
+        poc = self.get_object()  # before the body: another team's POC is a 404, never a 400
         body = EvidenceCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         upload = read_upload(data["file"]) if data.get("file") else None
-        poc = self.get_object()
         services.evidence_add(
             actor=request.user,
             poc=poc,

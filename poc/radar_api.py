@@ -29,7 +29,7 @@ class QuadrantSerializer(StrictModelSerializer):
 
 
 class RingMoveSerializer(serializers.ModelSerializer):
-    poc = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    poc = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     moved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

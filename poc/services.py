@@ -191,7 +191,7 @@ def criteria_set(*, actor, poc: Poc, criteria: list[tuple[str, str, Any]]) -> Po
             "Evaluators have scored already.",
             {"criteria": ["Criteria are fixed once the first evaluation is in."]},
         )
-    before = list(poc.criteria.values("key", "name", "weight"))
+    before = _criteria_for_audit(poc)
     poc.criteria.all().delete()
     _store_criteria(poc, criteria)
     audit_record(
@@ -199,9 +199,15 @@ def criteria_set(*, actor, poc: Poc, criteria: list[tuple[str, str, Any]]) -> Po
         action="poc.criteria",
         instance=poc,
         before={"criteria": before},
-        after={"criteria": list(poc.criteria.values("key", "name", "weight"))},
+        after={"criteria": _criteria_for_audit(poc)},
     )
     return poc
+
+
+def _criteria_for_audit(poc: Poc) -> list[dict]:
+    # Weights are Decimals, which the audit's JSON columns cannot store as they are.
+    rows = poc.criteria.values("key", "name", "weight")
+    return [{**row, "weight": str(row["weight"])} for row in rows]
 
 
 @transaction.atomic

@@ -173,10 +173,12 @@ def _allowed_actions(poc: Poc, user) -> list[tuple[str, str]]:
 def poc_action(request, slug: str, action: str):
     poc = _visible(request, slug)
     form = CommentForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():  # a bad comment refuses the step, rather than dropping the comment
+        messages.error(request, "Not done: " + form.errors.as_text())
+        return redirect("poc_detail", slug=poc.slug)
     try:
         services.poc_transition(
-            actor=request.user, poc=poc, action=action, comment=form.cleaned_data.get("comment", "")
+            actor=request.user, poc=poc, action=action, comment=form.cleaned_data["comment"]
         )
     except ApplicationError as error:
         messages.error(request, error.in_words())

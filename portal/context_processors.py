@@ -38,6 +38,7 @@ def navigation(request) -> dict:
     ]  # fmt: skip
     if access.is_lead:
         areas.append(("Set up", "Sources", reverse("source_list"), [reverse("source_list")]))
+        areas.append(("Set up", "Health", reverse("health_page"), [reverse("health_page")]))
     areas.append(("Set up", "API", reverse("api_docs"), [reverse("api_docs")]))
     if access.is_admin or request.user.is_staff:
         areas.append(("Set up", "Admin", reverse("admin:index"), [reverse("admin:index")]))

@@ -2,7 +2,7 @@
 
 Keys come from ``FLIGHTDECK_ENCRYPTION_KEYS``: comma-separated ``<key id>:<base64 32 bytes>``,
 the first one encrypts, all of them decrypt. Rotation: put a new key first, run
-``manage.py rotate_secrets`` (re-encrypts everything with it), then drop the old key. Without
+``manage.py rotate_keys`` (re-encrypts everything with it), then drop the old key. Without
 the variable a key is generated once into ``$FLIGHTDECK_HOME/encryption_keys`` (mode 0600) so
 ``make run`` needs no set-up; production sets the variable (docker-compose requires it).
 
@@ -78,6 +78,11 @@ def reset_key_cache() -> None:
 
 def current_key_id() -> str:
     return _keys()[0][0]
+
+
+def key_ids() -> list[str]:
+    """The configured key ids, the current one first."""
+    return [key_id for key_id, _ in _keys()]
 
 
 def encrypt(plaintext: str, *, purpose: str) -> str:

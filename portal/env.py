@@ -6,6 +6,7 @@ so a typo in a deployment is a one-line message, not a surprise at run time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -78,6 +79,22 @@ def env_rates(name: str, default: str = "") -> dict[str, float]:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_networks(
+    name: str, default: str = ""
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated CIDR blocks (``10.0.0.0/8,192.168.1.5/32,fd00::/8``)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be CIDR blocks separated by commas "
+                f"(e.g. 10.0.0.0/8,192.168.1.5/32), got {item!r}"
+            ) from None
+    return networks
 
 
 def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:

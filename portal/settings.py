@@ -7,7 +7,11 @@ variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from portal import embedded
 from portal.env import (
@@ -16,11 +20,13 @@ from portal.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_rates,
     env_str,
     redis_url_checked,
     secret_key_from_file,
 )
+from portal.schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FLIGHTDECK_HOME = embedded.default_home()
@@ -44,12 +50,16 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
 ]
 # Our own apps, in dependency order: demo data and docs walk this list.
 PROJECT_APPS = ["portal", "pipelines", "reporting", "maturity", "training", "poc", "roadmap"]
 INSTALLED_APPS += PROJECT_APPS
 
 MIDDLEWARE = [
+    # First: the request id covers every other middleware's log lines, and the request metrics
+    # count the answers they give themselves (docs/observability.md).
+    "portal.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +69,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during authenticate() into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -99,6 +112,10 @@ CACHES = {
     }
 }
 
+# On the embedded servers (`make run`, manage.py with nothing configured, the test suite) rather
+# than ones named by DATABASE_URL / REDIS_URL: the embedded Redis URL is made from FLIGHTDECK_HOME.
+RUNS_ON_EMBEDDED_SERVERS = embedded.redis_url(FLIGHTDECK_HOME) == REDIS_URL
+
 # --- security ---------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -128,6 +145,55 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Login throttling (django-axes, database handler): after LOGIN_FAILURE_LIMIT wrong passwords
+# for one username from one IP address, that pair is refused for LOGIN_COOLOFF_MINUTES; the
+# page says so with status 429. Keyed on the pair so one attacker cannot lock a colleague out
+# from another address. Behind a proxy every client shares its address: the lockout is then
+# effectively per username.
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses locked-out credentials before a password is checked. It needs the
+    # request, which LoginView and the admin pass; force_login and DRF tokens do not call it.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"  # a page with 429 and Retry-After
+
+# Content-Security-Policy (django-csp): scripts only from our own origin. Charts are JSON data
+# blocks drawn by static/js/flightdeck.js, so no page needs an inline script; a template that
+# must have one adds nonce="{{ request.csp_nonce }}". Styles allow 'unsafe-inline' because
+# templates use style attributes, and plotly.js and htmx set inline styles as they draw.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],  # the favicon and Swagger UI's icons are data: URLs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Error reports (mail to admins, the debug page) hide settings, request data and frame locals
+# whose names look secret, not only those marked @sensitive_variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.security.SecretCleansingExceptionReporterFilter"
+
+# SSRF guard (portal/outbound.py, docs/security.md): URLs users set (CI and monitoring servers,
+# chat webhooks) must resolve to public addresses, checked at save and again at each
+# connection, unless private ones are allowed (on by default on the embedded servers, so local
+# CI servers work under `make run`) or inside one of the allowed networks.
+OUTBOUND_ALLOW_PRIVATE_HOSTS = env_bool(
+    "FLIGHTDECK_ALLOW_PRIVATE_CI_HOSTS", RUNS_ON_EMBEDDED_SERVERS
+)
+OUTBOUND_ALLOWED_NETWORKS = env_networks("FLIGHTDECK_OUTBOUND_ALLOWED_NETWORKS")
 
 # --- email ------------------------------------------------------------------------------------
 
@@ -247,59 +313,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 6, minimum=1),
     "unacked_restore_throttle": env_int("CELERY_RESTORE_THROTTLE", 10, minimum=1),
 }
-# Beat only dispatches; the tasks claim their work themselves (saleor keeps this in code too).
+# Polling: how long a CI server may stay silent in a request (connect or between bytes) before
+# it counts as failed; each request is tried 4 times, then Celery retries the sync.
+CI_READ_TIMEOUT = env_int("CI_READ_TIMEOUT", 30, minimum=1)
 # A webhook must be accepted even while Redis is down (it is stored first): fail fast.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-CELERY_BEAT_SCHEDULE = {
-    "dispatch-due-sources": {
-        "task": "pipelines.tasks.dispatch_due_sources_task",
-        "schedule": 30.0,
-        "options": {"expires": 25},
-    },
-    "sweep-pending-webhooks": {
-        "task": "pipelines.tasks.sweep_pending_rawevents_task",
-        "schedule": 120.0,
-        "options": {"expires": 110},
-    },
-    "refresh-rollups": {
-        "task": "reporting.tasks.refresh_rollups_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    "evaluate-alerts": {
-        "task": "reporting.tasks.alerts_evaluate_task",
-        "schedule": 300.0,
-        "options": {"expires": 280},
-    },
-    # Lifecycle policies are also evaluated after each sync and webhook batch; this catches
-    # sliding windows, waiver expiry and anything a broker outage dropped (docs/policies.md).
-    "evaluate-policies": {
-        "task": "pipelines.tasks.policies_evaluate_task",
-        "schedule": 900.0,
-        "options": {"expires": 840},
-    },
-    # Change requests are also refreshed after each sync, webhook batch and pushed deployment;
-    # this catches anything a broker outage dropped (docs/change-requests.md).
-    "refresh-change-requests": {
-        "task": "pipelines.tasks.change_requests_refresh_task",
-        "schedule": 900.0,
-        "options": {"expires": 840},
-    },
-    # Hourly: each subscriber's digest goes out on the first run of their day (UTC), once.
-    "send-status-digests": {
-        "task": "reporting.tasks.send_status_digests",
-        "schedule": 3600.0,
-        "options": {"expires": 3300},
-    },
-    # SLOs: budgets and burn rates every minute (also after incident changes), so the 5-minute
-    # burn window of the fast-burn page has fresh data (docs/slos.md).
-    "evaluate-slos": {
-        "task": "reporting.slos.tasks.slos_evaluate_task",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-}
+# How often beat queues the sources whose poll is due (each source still polls at its own
+# interval); tests of beat itself shorten it.
+SOURCE_DISPATCH_SECONDS = env_int("CELERY_DISPATCH_INTERVAL", 30, minimum=1)
+CELERY_BEAT_SCHEDULE = beat_schedule(dispatch_seconds=SOURCE_DISPATCH_SECONDS)
 WORKER_HEARTBEAT_SECONDS = 10
 # Pipeline health: what a CI minute costs, by runner (label or kind; shell-style patterns,
 # first match wins), and for runners no pattern matches.
@@ -314,11 +337,25 @@ EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10_000_000, minimum=1024)
 # --- logging ----------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# json: one object per line for log shippers (production); plain: for a person at `make run`.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if RUNS_ON_EMBEDDED_SERVERS else "json").lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.observability.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "portal.observability.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -327,3 +364,8 @@ LOGGING = {
         "weasyprint.progress": {"level": "WARNING"},  # eight INFO lines per status report PDF
     },
 }
+
+# /metrics (Prometheus): scrapers send `Authorization: Bearer <METRICS_TOKEN>`; signed-in leads
+# and admins may look too. Under `make run` requests from this machine need neither.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_OPEN_ON_LOOPBACK = env_bool("METRICS_OPEN_ON_LOOPBACK", RUNS_ON_EMBEDDED_SERVERS)

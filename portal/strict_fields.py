@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db import models
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -127,3 +128,19 @@ def named_choice_field(name: str, choices) -> type[StrictChoiceField]:
     return extend_schema_field(schema, component_name=name)(
         type(name.removesuffix("Enum") + "Field", (StrictChoiceField,), {})
     )
+
+
+class URLOrBlankSchema(OpenApiSerializerFieldExtension):
+    """Every URL field's schema also admits "": a bare ``format: uri`` refuses the "" that
+    fields with ``allow_blank`` take and that stored records without a link return (model URL
+    fields are all ``blank=True``; read-only serializer fields lose ``allow_blank``). Found by
+    tests/api/test_schema_fuzz.py."""
+
+    target_class = serializers.URLField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request" and not self.target.allow_blank:
+            return schema
+        return {"oneOf": [schema, {"type": "string", "maxLength": 0}]}

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from maturity import api as maturity_api
@@ -25,7 +25,8 @@ from poc import api as poc_api
 from poc import radar_api, radar_views
 from poc import views as poc_views
 from portal import api, views
-from portal.health import healthz
+from portal.health import health_page, healthz
+from portal.observability.views import prometheus_metrics
 from reporting import alert_views, report_api
 from reporting import api as reporting_api
 from reporting import views as reporting_views
@@ -196,6 +197,10 @@ urlpatterns = [
         "metrics/alerts/<int:pk>/delete/", alert_views.alert_rule_delete, name="alert_rule_delete"
     ),
     path("healthz", healthz, name="healthz"),
+    path("health/", health_page, name="health_page"),
+    # Prometheus scrapes "metrics" with no slash; "metrics/" above is the DORA dashboard. The
+    # pattern matches, so APPEND_SLASH never redirects it.
+    path("metrics", prometheus_metrics, name="prometheus_metrics"),
     path("webhooks/<str:kind>/<slug:slug>/", webhooks.receive, name="webhook"),
     path("api/v1/metrics/dora/", reporting_api.DoraView.as_view(), name="metrics_dora"),
     path(
@@ -223,7 +228,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="api_schema")),
+        # The split view serves its start-up script as a file: no inline script for the CSP.
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema")),
         name="api_docs",
     ),
     path("admin/", admin.site.urls),

@@ -23,6 +23,7 @@ from django.db.models import F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from pipelines.models import CISource, PipelineRun
+from portal import outbound
 from portal.models import Service
 from reporting.metrics.dora import Window
 from reporting.models import Alert, AlertNotification, AlertRule
@@ -242,18 +243,20 @@ def _deliver(notification: AlertNotification) -> None:
     if notification.channel == AlertNotification.Channel.EMAIL:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, rule.email_list)
         return
-    response = requests.post(
-        rule.webhook_url,
-        json={
-            "text": f"{subject}\n{body}",
-            "rule": rule.name,
-            "event": notification.event,
-            "subject": notification.alert.subject,
-            "value": notification.alert.value,
-        },
-        timeout=WEBHOOK_TIMEOUT_SECONDS,
-        allow_redirects=False,
-    )
+    # Through the SSRF guard: the URL was checked when saved, the address is checked again now.
+    with outbound.guarded_session() as session:
+        response = session.post(
+            rule.webhook_url,
+            json={
+                "text": f"{subject}\n{body}",
+                "rule": rule.name,
+                "event": notification.event,
+                "subject": notification.alert.subject,
+                "value": notification.alert.value,
+            },
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
     response.raise_for_status()
 
 

@@ -15,13 +15,13 @@ pure functions the definitions are written in.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from portal import outbound
 from portal.models import Service
 
 # Values are packed little-endian: fetching and unpacking a year of them is one memcpy per
@@ -224,8 +224,8 @@ class AlertRule(models.Model):
         bad = [address for address in self.email_list if not _EMAIL.match(address)]
         if bad:
             errors["emails"] = [f"Not an email address: {', '.join(bad)}"]
-        if self.webhook_url and urlsplit(self.webhook_url).scheme not in {"http", "https"}:
-            errors["webhook_url"] = ["Use an http:// or https:// URL."]
+        if self.webhook_url and (problem := outbound.url_problem(self.webhook_url)):
+            errors["webhook_url"] = [problem]  # not http(s), or an address the SSRF guard refuses
         if not self.email_list and not self.webhook_url:
             errors.setdefault("emails", []).append(
                 "Give at least one address or a webhook URL: who should hear about it?"

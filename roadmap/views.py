@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from portal.access import access_for
 from portal.exceptions import ApplicationError, add_to_form
+from portal.models import Team
 from roadmap import services, versions
 from roadmap.charts import gantt_html
 from roadmap.forms import (
@@ -30,6 +31,7 @@ from roadmap.selectors import (
     draft_of,
     initiative_progress,
     rag_of,
+    snapshot_of,
     visible_deliverables,
 )
 
@@ -160,6 +162,16 @@ def version_detail(request, slug: str, number: int):
             return redirect("roadmap_version", slug=slug, number=number)
     previous, changes = changes_of(version)
     sent_back, changes_since = changes_since_sent_back(version)
+    snapshot = version.snapshot
+    hidden = _unseen_deliverables(request.user, version, previous, sent_back)
+    if hidden:  # members and viewers see their teams' deliverables only, as in the API
+        changes = [c for c in changes if c.item != "deliverable" or c.slug not in hidden]
+        changes_since = [
+            c for c in changes_since if c.item != "deliverable" or c.slug not in hidden
+        ]
+        if snapshot:
+            kept = [d for d in snapshot["deliverables"] if d["slug"] not in hidden]
+            snapshot = {**snapshot, "deliverables": kept}
     decisions = list(version.decisions.select_related("decider"))
     decided = {d.decider_id for d in decisions}
     context = {
@@ -173,10 +185,26 @@ def version_detail(request, slug: str, number: int):
         "undecided": [u for u in version.approvers.all() if u.pk not in decided],
         "needed": versions.needed(version),
         "approvals": sum(1 for d in decisions if d.approves),
-        "plan": _plan_rows(version.snapshot),
+        "plan": _plan_rows(snapshot),
         "form": form if may_decide else None,
     }
     return render(request, "roadmap/version.html", context)
+
+
+def _unseen_deliverables(user, version, *others) -> set[str]:
+    """Slugs of the deliverables, in this version's plan or the ones it is compared with, of
+    no team the user sees (none for those who see every team)."""
+    access = access_for(user)
+    if access.sees_all_teams:
+        return set()
+    mine = set(Team.objects.filter(pk__in=access.team_ids).values_list("slug", flat=True))
+    plans = [version.snapshot or snapshot_of(version.roadmap)]
+    plans += [other.snapshot for other in others if other is not None]
+    teams_of: dict[str, set[str]] = {}
+    for plan in plans:
+        for deliverable in (plan or {}).get("deliverables", []):
+            teams_of.setdefault(deliverable["slug"], set()).add(deliverable["team"])
+    return {slug for slug, teams in teams_of.items() if not teams & mine}
 
 
 def _plan_rows(snapshot: dict | None) -> list[tuple[dict, str, list[dict]]]:

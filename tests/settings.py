@@ -17,6 +17,9 @@ if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
     embedded.exit_cleanly_on_sigterm()
 
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 50)
+# Fake CI servers listen on loopback everywhere (on outside servers too); the SSRF guard's own
+# tests turn this off with the settings fixture.
+os.environ.setdefault("FLIGHTDECK_ALLOW_PRIVATE_CI_HOSTS", "true")
 
 from portal.settings import *  # noqa: F403
 

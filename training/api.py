@@ -99,7 +99,7 @@ class SkillRatingSerializer(StrictModelSerializer):
     skill = serializers.SlugRelatedField(slug_field="slug", queryset=Skill.objects.all())
     self_level = serializers.IntegerField(min_value=0, max_value=4)
     confirmed_by = serializers.CharField(
-        source="confirmed_by.username", read_only=True, default=None
+        source="confirmed_by.username", read_only=True, default=None, allow_null=True
     )
     level = serializers.IntegerField(read_only=True, help_text="confirmed, else self-rated")
 
@@ -148,10 +148,11 @@ class SkillRatingViewSet(
     @extend_schema(request=ConfirmSerializer, responses={200: SkillRatingSerializer})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
+        rating = self.get_object()  # before the body: an unseen rating is a 404, never a 400
         body = ConfirmSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         rating = services.skill_confirm(
-            actor=request.user, rating=self.get_object(), level=body.validated_data["level"]
+            actor=request.user, rating=rating, level=body.validated_data["level"]
         )
         return Response(SkillRatingSerializer(rating).data)
 

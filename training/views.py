@@ -108,6 +108,8 @@ def skills_matrix(request):
             if rate.is_bound and rate.is_valid():
                 services.skill_rate_self(actor=request.user, **rate.cleaned_data)
                 messages.success(request, "Your rating is saved.")
+            elif rate.is_bound:  # said, not dropped in silence
+                messages.error(request, "Not saved: choose a skill and a level from the lists.")
             elif request.POST.get("form") == "confirm":
                 rating = get_object_or_404(SkillRating, pk=request.POST.get("rating"))
                 level = request.POST.get("level", "")

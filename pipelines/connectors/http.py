@@ -4,6 +4,9 @@ The contract every connector relies on:
 
 - Only URLs on the source's origin (scheme, host, port) are requested; a redirect or a
   pagination link to another origin is refused (``ConnectorError``, permanent).
+- Every connection passes the SSRF guard (``portal.outbound``): an address that is not public
+  is refused, unless the settings allow it, with a permanent ``ConnectorError`` and no request
+  sent.
 - Connection errors, timeouts and 5xx are retried ``retries`` times with exponential backoff and
   jitter, then raised as a transient ``ConnectorError``.
 - 401, 403 and 404 are permanent errors (``status`` set): the caller marks that repository.
@@ -29,7 +32,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.exceptions import ChunkedEncodingError
 from requests.structures import CaseInsensitiveDict
+
+from portal import outbound
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
 MAX_REDIRECTS = 5
@@ -125,7 +131,7 @@ class SourceHttp:
         self.sleep = sleep
         self.requests_made = 0
         self.blocked_until: datetime | None = None
-        self.session = session or requests.Session()
+        self.session = outbound.guard(session or requests.Session())
         self.session.headers.update(headers or {})
         if self.session.headers.get("User-Agent") == requests.utils.default_user_agent():
             self.session.headers["User-Agent"] = "Flightdeck/1.0"
@@ -183,7 +189,10 @@ class SourceHttp:
                 raw = self.session.get(
                     url, params=params, headers=headers, timeout=self.timeout, allow_redirects=False
                 )
-            except (requests.ConnectionError, requests.Timeout) as error:
+            except outbound.OutboundRefused as error:
+                raise ConnectorError(str(error), permanent=True) from None
+            # ChunkedEncodingError: the connection broke off in the middle of the body.
+            except (requests.ConnectionError, requests.Timeout, ChunkedEncodingError) as error:
                 if attempt >= self.retries:
                     raise ConnectorError(
                         f"{url}: {type(error).__name__} after {attempt + 1} attempts"

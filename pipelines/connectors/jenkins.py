@@ -106,8 +106,12 @@ class JenkinsConnector(Connector):
 
         A malformed body in a final phase is still stored (and rejected by ``normalise``).
         """
-        build = payload.get("build")
-        if not isinstance(build, dict) or build.get("phase") not in FINAL_PHASES:
+        if "build" not in payload:  # not a notification at all
+            return []
+        build = payload["build"]
+        if not isinstance(build, dict):  # a notification gone wrong: recorded as failed
+            raise ValueError("build: not an object")
+        if build.get("phase") not in FINAL_PHASES:
             return []
         name = str(payload.get("name") or "")
         repository = job_full_name(str(payload.get("url") or "")) or name

@@ -127,7 +127,10 @@ def _respond(request, which: str, forms: dict, incident) -> bool:
     try:
         if which in STEPS or which == "reopen":
             step = StepForm(request.POST)
-            note = step.cleaned_data["note"] if step.is_valid() else ""
+            if not step.is_valid():  # a bad note refuses the step, rather than dropping the note
+                messages.error(request, "Check the note: " + step.errors.as_text())
+                return True
+            note = step.cleaned_data["note"]
             if which == "reopen":
                 services.incident_reopen(actor=user, incident=incident, reason=note)
                 messages.success(request, "Reopened.")

@@ -13,6 +13,7 @@ pipelines.templates.services; reads through its selectors.
 from __future__ import annotations
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -273,7 +274,8 @@ class PipelineTemplateViewSet(
             OpenApiParameter("target", str, enum=list(TARGETS), required=True),
             OpenApiParameter("version", int, description="A version number (default: latest)."),
         ],
-        responses={(200, "text/yaml"): str, (200, "text/plain"): str},
+        # YAML workflows are mappings; a Jenkinsfile is text.
+        responses={(200, "text/yaml"): OpenApiTypes.OBJECT, (200, "text/plain"): str},
     )
     @action(
         detail=True,

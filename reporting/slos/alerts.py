@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import requests
 from django.conf import settings
 from django.core.mail import send_mail
 
+from portal import outbound
 from reporting.alerts import WEBHOOK_TIMEOUT_SECONDS, outbox_drain
 from reporting.slos import budget
 from reporting.slos.models import Slo, SloAlert, SloNotification
@@ -93,20 +93,22 @@ def _deliver(notification: SloNotification) -> None:
     if notification.channel == SloNotification.Channel.EMAIL:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, slo.email_list)
         return
-    response = requests.post(
-        slo.webhook_url,
-        json={
-            "text": f"{subject}\n{body}",
-            "slo": slo.slug,
-            "service": slo.service.slug,
-            "level": alert.level,
-            "event": notification.event,
-            "burn_rates": alert.burn_rates,
-            "budget_remaining": slo.budget_remaining,
-        },
-        timeout=WEBHOOK_TIMEOUT_SECONDS,
-        allow_redirects=False,
-    )
+    # Through the SSRF guard: the URL was checked when saved, the address is checked again now.
+    with outbound.guarded_session() as session:
+        response = session.post(
+            slo.webhook_url,
+            json={
+                "text": f"{subject}\n{body}",
+                "slo": slo.slug,
+                "service": slo.service.slug,
+                "level": alert.level,
+                "event": notification.event,
+                "burn_rates": alert.burn_rates,
+                "budget_remaining": slo.budget_remaining,
+            },
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
     response.raise_for_status()
 
 

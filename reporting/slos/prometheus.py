@@ -9,7 +9,8 @@ The server is a ``CISource`` of kind ``prometheus`` (its ``base_url`` and encryp
   ``Authorization: Bearer <token>`` (Grafana Mimir / Cortex gateways, OAuth proxies); none
   without a token.
 - **HTTP**: the connectors' ``SourceHttp`` session (User-Agent, auth) and its origin check:
-  only the source's own origin is asked, redirects are refused. Bounded timeouts
+  only the source's own origin is asked, redirects are refused, and the SSRF guard
+  (``portal.outbound``) checks every address connected to. Bounded timeouts
   (``SLO_PROMETHEUS_TIMEOUT``, connect and read seconds) and no retries: the next evaluation,
   a minute later, is the retry. Prometheus's error answers (400 ``bad_data`` for a bad query,
   422 ``execution``, 503 ``timeout``) carry a JSON ``error`` that says what is wrong; they are
@@ -29,6 +30,8 @@ from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
 from pipelines.connectors.http import ConnectorError, SourceHttp
+from portal import outbound
+from portal.security import masked, session_secrets
 from reporting.slos import budget
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
@@ -114,6 +117,8 @@ def query_range(
     }
     try:
         response = http.session.get(url, params=params, timeout=http.timeout, allow_redirects=False)
+    except outbound.OutboundRefused as error:  # the SSRF guard: a readable refusal, not a reason
+        raise PrometheusError(f"Not querying Prometheus at {http.base_url}: {error}") from None
     except requests.Timeout:
         raise PrometheusError(
             f"Prometheus at {http.base_url} did not answer within {read:g} s (timed out)."
@@ -127,7 +132,9 @@ def query_range(
     answer = _answer(response)
     if answer is not None and answer.status == "error":
         kind = f" ({answer.errorType})" if answer.errorType else ""
-        raise PrometheusError(f"Prometheus refused the query{kind}: {answer.error}"[:ERROR_SHOWN])
+        # The server's own words, less any credential it echoes back (shown on the SLO page).
+        error = masked(answer.error, session_secrets(http.session))
+        raise PrometheusError(f"Prometheus refused the query{kind}: {error}"[:ERROR_SHOWN])
     if 300 <= status < 400:
         raise PrometheusError(
             f"{url} redirects ({status}) to {response.headers.get('Location', '?')}: point the "

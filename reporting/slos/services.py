@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from pipelines.models import CISource, Severity
+from portal import outbound
 from portal.access import access_for
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ApplicationError
@@ -157,8 +158,8 @@ def _clean(data: dict[str, Any]) -> dict[str, list[str]]:
     bad = [address for address in data["emails"].splitlines() if not _EMAIL.match(address)]
     if bad:
         problem("emails", f"Not an email address: {', '.join(bad)}")
-    if data["webhook_url"] and not re.match(r"^https?://", data["webhook_url"]):
-        problem("webhook_url", "Use an http:// or https:// URL.")
+    if data["webhook_url"] and (refusal := outbound.url_problem(data["webhook_url"])):
+        problem("webhook_url", refusal)  # not http(s), or an address the SSRF guard refuses
     return problems
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
+from pipelines.management.commands.rotate_keys import ENCRYPTED_COLUMNS
 from pipelines.models import CISource
 from portal import crypto
 
@@ -47,18 +50,145 @@ def test_a_tampered_value_is_refused(keys):
         crypto.decrypt(tampered, purpose="p")
 
 
-def test_rotation_re_encrypts_everything_and_the_old_key_can_go(keys, make_source, capsys):
+# Every kind a user adds (the built-in push and portal sources hold no secret).
+KINDS = [kind for kind in CISource.Kind.values if kind not in CISource.BUILT_IN_KINDS]
+
+
+@pytest.fixture
+def planted(keys, make_source) -> dict[int, tuple[str, str]]:
+    """A source of every kind with a token and a webhook secret, all sealed with k1."""
     keys(OLD)
-    source = make_source("github", token="ghp_canary")
+    originals = {}
+    for kind in KINDS:
+        token, secret = f"{kind}-token-canary", f"{kind}-hook-canary"
+        source = make_source(
+            kind, base_url=f"https://{kind}.example.com/", token=token, webhook_secret=secret
+        )
+        originals[source.pk] = (token, secret)
+    return originals
+
+
+def stored() -> dict[tuple[str, int], str]:
+    """Every encrypted value in the database, by (column, row)."""
+    values = {}
+    for column in ENCRYPTED_COLUMNS:
+        for pk, value in column.model_class().objects.values_list("pk", column.field):
+            if value:
+                values[(column.label, pk)] = value
+    return values
+
+
+def readable(originals: dict[int, tuple[str, str]]) -> tuple[int, int]:
+    """(secrets that decrypt to what was planted, secrets that do not)."""
+    good = bad = 0
+    for source in CISource.objects.filter(pk__in=originals):
+        for read, original in zip(
+            (source.get_token, source.get_webhook_secret), originals[source.pk], strict=True
+        ):
+            try:
+                good, bad = (good + 1, bad) if read() == original else (good, bad + 1)
+            except crypto.SecretError:
+                bad += 1
+    return good, bad
+
+
+def test_every_encrypted_column_is_rotated():
+    found = {
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if field.name.endswith(("_ciphertext", "_encrypted"))
+    }
+
+    assert found == {column.label for column in ENCRYPTED_COLUMNS}
+
+
+def test_rotation_re_encrypts_every_secret_and_the_old_key_can_go(keys, planted, capsys):
+    before = stored()
+    keys(NEW, OLD)
+
+    with pytest.raises(CommandError, match=rf"{len(before)} secret\(s\) still use an old key"):
+        call_command("rotate_keys", "--check")
+    call_command("rotate_keys", "--batch-size", "3")
+    after = stored()
+    keys(NEW)  # k1 dropped
+    good, bad = readable(planted)
+    call_command("rotate_keys", "--check")
+
+    out = capsys.readouterr().out
+    assert len(before) == 2 * len(KINDS)  # a token and a webhook secret for each kind
+    assert {crypto.key_id_of(value) for value in before.values()} == {"k1"}
+    assert after.keys() == before.keys()
+    assert {crypto.key_id_of(value) for value in after.values()} == {"k2"}
+    assert (good, bad) == (len(before), 0)
+    assert f"pipelines.CISource.token_ciphertext: 3/{len(KINDS)} re-encrypted" in out
+    assert f"pipelines.CISource.token_ciphertext: {len(KINDS)}/{len(KINDS)} re-encrypted" in out
+    assert f"{len(before)} secret(s) in 2 column(s) re-encrypted with key 'k2'" in out
+    assert "Every secret uses key 'k2'." in out
+    assert "canary" not in out
+    rotated = sum(before[key] != after[key] for key in before)
+    columns = len({column for column, _ in before})
+    print(
+        f"\n{rotated} secrets in {columns} columns re-encrypted k1 -> k2; {bad} unreadable "
+        "after dropping k1"
+    )
+
+
+def test_a_second_run_changes_nothing(keys, planted, capsys):
+    keys(NEW, OLD)
+    call_command("rotate_keys")
+    first = stored()
+
+    call_command("rotate_keys")
+
+    assert stored() == first
+    assert "0 secret(s) in 2 column(s) re-encrypted" in capsys.readouterr().out
+
+
+def test_an_interrupted_rotation_is_finished_by_the_next_run(keys, planted, capsys):
+    """The first half was re-encrypted (committed batches) before the run died."""
+    keys(NEW, OLD)
+    first_half = sorted(planted)[: len(planted) // 2]
+    for source in CISource.objects.filter(pk__in=first_half):
+        source.set_token(source.get_token())
+        source.set_webhook_secret(source.get_webhook_secret())
+        source.save(update_fields=["token_ciphertext", "webhook_secret_ciphertext"])
+    before = stored()
+
+    call_command("rotate_keys", "--batch-size", "1")
+
+    after = stored()
+    changed = {key for key in before if before[key] != after[key]}
+    assert {pk for _, pk in changed} == set(planted) - set(first_half)
+    assert len(changed) == 2 * (len(planted) - len(first_half))
+    assert {crypto.key_id_of(value) for value in after.values()} == {"k2"}
+    assert f"{len(changed)} secret(s) in 2 column(s)" in capsys.readouterr().out
+    keys(NEW)
+    assert readable(planted) == (len(after), 0)
+
+
+def test_a_secret_no_key_opens_is_named_and_the_rest_still_rotate(keys, planted, capsys):
+    keys(NEW, OLD)
+    damaged = sorted(planted)[0]
+    CISource.objects.filter(pk=damaged).update(token_ciphertext="v1:k1:AAAAdamagedAAAA")
+
+    with pytest.raises(CommandError, match=f"token_ciphertext of row {damaged}"):
+        call_command("rotate_keys")
+    with pytest.raises(CommandError, match=r"1 secret\(s\) still use an old key"):
+        call_command("rotate_keys", "--check")
+
+    left = {key: value for key, value in stored().items() if crypto.key_id_of(value) != "k2"}
+    assert left == {("pipelines.CISource.token_ciphertext", damaged): "v1:k1:AAAAdamagedAAAA"}
+    assert "1 unreadable" in capsys.readouterr().out
+
+
+def test_the_old_command_name_still_rotates(keys, planted, capsys):
     keys(NEW, OLD)
 
     call_command("rotate_secrets")
-    keys(NEW)
 
-    source = CISource.objects.get(pk=source.pk)
-    assert crypto.key_id_of(source.token_ciphertext) == "k2"
-    assert source.get_token() == "ghp_canary"
-    assert "1 source(s) re-encrypted" in capsys.readouterr().out
+    assert {crypto.key_id_of(value) for value in stored().values()} == {"k2"}
+    assert "rotate_secrets is deprecated; use rotate_keys." in capsys.readouterr().err
 
 
 def test_without_its_key_a_secret_is_unreadable_not_silently_empty(keys, make_source):

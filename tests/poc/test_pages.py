@@ -103,7 +103,7 @@ def test_the_radar_draws_entries_and_leads_add_and_move_them(client_for, org, an
     lee.post(f"/pocs/{poc.slug}/", {"form": "decide", "outcome": "assess", "rationale": "Early."})
 
     page = lee.get("/radar/").content.decode()
-    assert "Plotly.newPlot" in page and '"text":["Dagster"]' in page
+    assert "data-plotly=" in page and '"text":["Dagster"]' in page
     added = lee.post(
         "/radar/",
         {

@@ -97,7 +97,13 @@ def test_it_serves_a_healthy_portal_stops_clean_and_reuses_its_data(tmp_path):
     pids = _server_pids(home)
     output = _stop_and_check_nothing_left(first, signal.SIGTERM, pids, tmp_path / "first.log")
 
-    assert health == {"status": "ok", "database": "ok", "broker": "ok", "worker": "ok"}
+    assert health == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+        "beat": "ok",
+    }
     assert f"Flightdeck is running at http://127.0.0.1:{port}/" in output
     assert "ada" in output and "Loading demo data" in output
 

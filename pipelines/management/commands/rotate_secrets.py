@@ -1,37 +1,13 @@
-"""``manage.py rotate_secrets``: re-encrypt every stored secret with the current key.
-
-Rotation: put a new key first in FLIGHTDECK_ENCRYPTION_KEYS (keep the old one after it), run
-this, then remove the old key. Each value is decrypted with whichever listed key made it.
-"""
+"""``manage.py rotate_secrets``: the old name of ``rotate_keys``, kept so scripts keep working."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
-
-from pipelines.models import CISource
-from portal import crypto
+from pipelines.management.commands.rotate_keys import Command as RotateKeys
 
 
-class Command(BaseCommand):
-    help = "Re-encrypt CI source tokens and webhook secrets with the current encryption key."
+class Command(RotateKeys):
+    help = "Deprecated: use rotate_keys (the same command under its new name)."
 
-    @transaction.atomic
     def handle(self, *args, **options):
-        current = crypto.current_key_id()
-        rotated = 0
-        for source in CISource.objects.select_for_update().order_by("pk"):
-            if {
-                crypto.key_id_of(source.token_ciphertext),
-                crypto.key_id_of(source.webhook_secret_ciphertext),
-            } <= {current, None}:
-                continue
-            source.set_token(source.get_token())
-            source.set_webhook_secret(source.get_webhook_secret())
-            source.save(update_fields=["token_ciphertext", "webhook_secret_ciphertext"])
-            rotated += 1
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{rotated} source(s) re-encrypted with key {current!r}; every secret now uses it."
-            )
-        )
+        self.stderr.write("rotate_secrets is deprecated; use rotate_keys.")
+        return super().handle(*args, **options)
