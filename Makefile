@@ -9,8 +9,12 @@ INSTALLED := $(VENV)/.installed
 run: $(INSTALLED) pango
 	$(BIN)/python manage.py serve
 
+# Two pytest-xdist workers, whole files each (module-scoped worlds stay in one process); each
+# worker starts its own PostgreSQL and Redis. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
+
 test: $(INSTALLED) chromium pango
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check .

@@ -60,7 +60,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class VersionDetailSerializer(VersionSerializer):
-    approvers = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    approvers = serializers.SerializerMethodField(help_text="Usernames, in alphabetical order.")
     approvals_needed = serializers.SerializerMethodField(
         help_text="Approvals that decide it (null for the draft)."
     )
@@ -86,6 +86,11 @@ class VersionDetailSerializer(VersionSerializer):
         if not hasattr(version, "_roadmap_changes"):
             version._roadmap_changes = changes_of(version)
         return version._roadmap_changes
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_approvers(self, version) -> list[str]:
+        # Sorted here: a many-to-many has no order of its own (nor does auth's User).
+        return sorted(user.username for user in version.approvers.all())
 
     def get_approvals_needed(self, version) -> int | None:
         return None if version.status == Status.DRAFT else versions.needed(version)

@@ -1,7 +1,9 @@
 """Test settings: the suite's own throwaway PostgreSQL and Redis, never the run data.
 
 Started when pytest imports this module and stopped at exit; with DATABASE_URL and REDIS_URL
-both set, those servers are used instead.
+both set, those servers are used instead. Each pytest-xdist worker starts its own pair rather
+than inherit the ones its controller exported: tests stop Redis and restart PostgreSQL, and
+Celery workers started by a test take every task on their broker.
 """
 
 import atexit
@@ -9,9 +11,12 @@ import os
 
 from portal import embedded
 
-if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+_SERVERS_STARTED_BY = "FLIGHTDECK_TEST_SERVERS_PID"  # this variable names the pytest that did
+_inherited = os.environ.get(_SERVERS_STARTED_BY, str(os.getpid())) != str(os.getpid())
+if _inherited or not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
     _servers = embedded.start(ephemeral=True)
     _servers.export()
+    os.environ[_SERVERS_STARTED_BY] = str(os.getpid())
     os.environ["FLIGHTDECK_HOME"] = str(_servers.home)
     atexit.register(_servers.stop)
     embedded.exit_cleanly_on_sigterm()

@@ -47,8 +47,8 @@ from portal.wsgi import application
 from tests.factories import MembershipFactory, ServiceFactory, UserFactory, deploy_daily
 from tests.reliability.webhook_corpus_kinds import KINDS, source_for
 
-RANDOM_EXAMPLES = 12
-REAL_ID_EXAMPLES = 4
+RANDOM_EXAMPLES = 6
+REAL_ID_EXAMPLES = 3
 # Not positive_data_acceptance: a schema-valid name can still be taken already, and that 400
 # is right. Not the stateful checks (use_after_free, ensure_resource_availability): they need
 # the run's history of earlier calls, which a per-operation test does not keep.

@@ -59,7 +59,8 @@ def api_endpoints(lookups: dict):
             for name in pattern.pattern.regex.groupindex
         }
         if actions:
-            methods = list(actions)
+            # DRF adds "head" (answered as GET) to a viewset's actions on its first request.
+            methods = [method for method in actions if method != "head"]
         else:
             view = pattern.callback.view_class
             methods = [m for m in METHODS if hasattr(view, m)]
