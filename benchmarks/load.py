@@ -38,6 +38,7 @@ from benchmarks.webhook_intake import (
     _still_running,
     _stop,
     _wait_until_serving,
+    django_on,
 )
 
 LOAD_SECONDS = int(os.environ.get("LOAD_SECONDS", "600"))
@@ -219,19 +220,7 @@ def run() -> list[tuple[str, str, str, str]]:
     watched = _server_pids(servers)
     workdir = Path(tempfile.mkdtemp(prefix="flightdeck-load-"))
     try:
-        servers.export()
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-        os.environ["FLIGHTDECK_HOME"] = str(servers.home)
-        env = dict(os.environ)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        import django
-
-        django.setup()
+        env = django_on(servers)
         from django.db import connections
 
         from pipelines.models import RawEvent

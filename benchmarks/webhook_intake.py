@@ -158,6 +158,22 @@ def _still_running(pids: list[int], timeout: float = 10) -> list[int]:
         time.sleep(0.2)
 
 
+def django_on(servers) -> dict[str, str]:
+    """Point this process at ``servers``, migrate them in a child, set Django up; return the
+    environment for the server processes the benchmark starts."""
+    servers.export()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ["FLIGHTDECK_HOME"] = str(servers.home)
+    env = dict(os.environ)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True
+    )
+    import django
+
+    django.setup()
+    return env
+
+
 def run() -> list[tuple[str, str, str, str]]:
     from portal import embedded
 
@@ -165,19 +181,7 @@ def run() -> list[tuple[str, str, str, str]]:
     gunicorn = log = None
     watched: list[int] = _server_pids(servers)  # every process this run starts, to check after
     try:
-        servers.export()
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-        os.environ["FLIGHTDECK_HOME"] = str(servers.home)
-        env = dict(os.environ)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
-        import django
-
-        django.setup()
+        env = django_on(servers)
         from django.db import connections
 
         from pipelines.models import RawEvent

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import count
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from pipelines import demo_process, services
@@ -79,10 +79,5 @@ def history_load() -> None:
         for service in team_services:
             numbers = count(history.rng.randint(100, 900))
             history.service(Repo(service, source, prefix + service.slug, numbers))
-    history.save()
-    # Statistics for the year just loaded (PostgreSQL's advice after a bulk load): without them
-    # the planner guesses empty tables, and the process demo's updates crawl through the
-    # rollups' triggers until autovacuum comes by.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    history.save()  # analyses the tables it fills (see there)
     records_stored.send(sender=Deployment)  # the metrics rollups follow

@@ -26,7 +26,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 50)
 # tests turn this off with the settings fixture.
 os.environ.setdefault("FLIGHTDECK_ALLOW_PRIVATE_CI_HOSTS", "true")
 
-from portal.settings import *  # noqa: F403
+from portal.settings import *  # noqa: E402, F403 (after the environment above is set)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
