@@ -175,6 +175,24 @@ GITLAB_PROJECT = "merico-dev/ee/vdev.co"
 GITLAB_API = f"/api/v4/projects/{GITLAB_PROJECT}"  # the server sees the decoded path
 
 
+def gitlab_source(*, base_url: str = "http://127.0.0.1:9/", **credentials: str):
+    """A GitLab source for GITLAB_PROJECT on service cart-api of a new team; ``credentials``:
+    ``token`` (polled) or ``webhook_secret`` (deliveries)."""
+    from pipelines import services
+    from pipelines.models import CISource
+    from tests.factories import ServiceFactory, TeamFactory, UserFactory
+
+    service = ServiceFactory(team=TeamFactory(), slug="cart-api")
+    return services.source_create(
+        actor=UserFactory(),
+        kind=CISource.Kind.GITLAB,
+        name="GitLab",
+        base_url=base_url,
+        repositories=[{"name": GITLAB_PROJECT, "service": service.slug}],
+        **credentials,
+    )
+
+
 def gitlab_bodies(pipelines: int, jobs_per_pipeline: int, *, first_id: int = 9000) -> dict:
     """Path -> JSON body: finished pipelines, each with its details and jobs; empty rest."""
     start = datetime.now(UTC) - timedelta(days=2)

@@ -13,8 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from pipelines import services
-from pipelines.models import CISource, JobRun, PipelineRun, RawEvent, SyncRun
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
+from pipelines.models import JobRun, PipelineRun, RawEvent, SyncRun
 from tests.workers import (  # noqa: F401 (fixtures)
     GITLAB_API,
     GITLAB_PROJECT,
@@ -22,6 +21,7 @@ from tests.workers import (  # noqa: F401 (fixtures)
     encryption_key,
     gitlab_bodies,
     gitlab_handler,
+    gitlab_source,
 )
 
 pytestmark = pytest.mark.slow
@@ -44,15 +44,7 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
         served=request_times,
     )
     httpserver.expect_request(re.compile("^/api/v4/")).respond_with_handler(handler)
-    service = ServiceFactory(team=TeamFactory(), slug="cart-api")
-    source = services.source_create(
-        actor=UserFactory(),
-        kind=CISource.Kind.GITLAB,
-        name="GitLab",
-        base_url=httpserver.url_for("/api/v4/"),
-        token="glpat-test",
-        repositories=[{"name": GITLAB_PROJECT, "service": service.slug}],
-    )
+    source = gitlab_source(base_url=httpserver.url_for("/api/v4/"), token="glpat-test")
     first = celery_processes.worker()
 
     with transaction.atomic():  # the real path: the task is sent once the row is committed

@@ -19,7 +19,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from tests.reliability import access_world
-from tests.reliability.access_rules import SEES, SEES_CHECKOUT, expected, rules
+from tests.reliability.access_roles import SEES, SEES_CHECKOUT, expected
+from tests.reliability.access_rules import rules
 from tests.reliability.access_world import ROLES, attempt, url_patterns
 
 # URL keyword -> the world's lookup that fills it (else the endpoint's own resource).

@@ -12,7 +12,7 @@ from poc.models import Poc
 from portal.models import Service
 from roadmap.models import Deliverable
 from tests.reliability import access_world
-from tests.reliability.access_rules import SEES, SEES_CHECKOUT
+from tests.reliability.access_roles import SEES, SEES_CHECKOUT
 from tests.reliability.access_world import attempt
 from tests.reliability.test_access_matrix import api_endpoints, foreign_rows, rows_of
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.reliability import access_world
-from tests.reliability.access_rules import LEADS, ORG_READERS, SIGNED_IN, Rule, expected
+from tests.reliability.access_roles import LEADS, ORG_READERS, SIGNED_IN, Rule, expected
 from tests.reliability.access_world import ROLES, attempt, url_patterns
 
 SKIPPED_PREFIXES = ("api/", "webhooks/", "admin/")

@@ -18,8 +18,7 @@ from django.db import connection, connections, transaction
 from pgserver import _commands
 
 from pipelines import services
-from pipelines.models import CISource, JobRun, PipelineRun, RawEvent, SyncRun
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
+from pipelines.models import JobRun, PipelineRun, RawEvent, SyncRun
 from tests.workers import (  # noqa: F401 (fixtures)
     GITLAB_PROJECT,
     celery_processes,
@@ -27,6 +26,7 @@ from tests.workers import (  # noqa: F401 (fixtures)
     encryption_key,
     gitlab_bodies,
     gitlab_handler,
+    gitlab_source,
 )
 
 pytestmark = pytest.mark.slow
@@ -62,15 +62,7 @@ def test_a_postgres_restart_mid_sync_fails_it_cleanly_and_the_retry_completes_it
 ):
     handler = gitlab_handler(gitlab_bodies(PIPELINES, JOBS_PER_PIPELINE), delay=REQUEST_SECONDS)
     httpserver.expect_request(re.compile("^/api/v4/")).respond_with_handler(handler)
-    service = ServiceFactory(team=TeamFactory(), slug="cart-api")
-    source = services.source_create(
-        actor=UserFactory(),
-        kind=CISource.Kind.GITLAB,
-        name="GitLab",
-        base_url=httpserver.url_for("/api/v4/"),
-        token="glpat-test",
-        repositories=[{"name": GITLAB_PROJECT, "service": service.slug}],
-    )
+    source = gitlab_source(base_url=httpserver.url_for("/api/v4/"), token="glpat-test")
     celery_processes.worker()
     with transaction.atomic():  # the real path: the task is sent once the row is committed
         sync_run = services.sync_source_queue(source=source, trigger="manual")

@@ -25,18 +25,17 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from pipelines import services
 from pipelines.models import CISource, PipelineRun, RawEvent
 from pipelines.tasks import WEBHOOK_SWEEP_AFTER_SECONDS, sweep_pending_rawevents_task
 from portal import embedded
 from portal.celery import HEARTBEAT_KEY_PREFIX
 from portal.celery import app as celery_app
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
 from tests.workers import (  # noqa: F401 (fixtures)
     GITLAB_PROJECT,
     celery_processes,
     duplicate_records,
     encryption_key,
+    gitlab_source,
     pipeline_hook,
 )
 
@@ -98,15 +97,7 @@ def test_webhooks_arriving_while_redis_is_down_are_kept_and_processed_once_it_is
     own_redis,
     celery_processes,  # noqa: F811
 ):
-    service = ServiceFactory(team=TeamFactory(), slug="cart-api")
-    source = services.source_create(
-        actor=UserFactory(),
-        kind=CISource.Kind.GITLAB,
-        name="GitLab",
-        base_url="http://127.0.0.1:9/",
-        webhook_secret="s3cret",
-        repositories=[{"name": GITLAB_PROJECT, "service": service.slug}],
-    )
+    source = gitlab_source(base_url="http://127.0.0.1:9/", webhook_secret="s3cret")
     broker_url = embedded.redis_url(own_redis)
     client = Client()
 

@@ -14,14 +14,13 @@ import random
 
 import pytest
 
-from pipelines import services
-from pipelines.models import CISource, JobRun, PipelineRun, RawEvent
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
+from pipelines.models import JobRun, PipelineRun, RawEvent
 from tests.workers import (  # noqa: F401 (fixtures)
     GITLAB_PROJECT,
     celery_processes,
     duplicate_records,
     encryption_key,
+    gitlab_source,
     kill_mid_normalisation,
     pipeline_hooks_stored,
 )
@@ -36,15 +35,7 @@ def test_a_worker_killed_mid_normalisation_loses_and_duplicates_nothing(
     transactional_db,
     celery_processes,  # noqa: F811
 ):
-    service = ServiceFactory(team=TeamFactory(), slug="cart-api")
-    source = services.source_create(
-        actor=UserFactory(),
-        kind=CISource.Kind.GITLAB,
-        name="GitLab",
-        base_url="http://127.0.0.1:9/",
-        webhook_secret="s3cret",
-        repositories=[{"name": GITLAB_PROJECT, "service": service.slug}],
-    )
+    source = gitlab_source(base_url="http://127.0.0.1:9/", webhook_secret="s3cret")
     ids = pipeline_hooks_stored(source, DELIVERIES)
     worker = celery_processes.worker()
 
